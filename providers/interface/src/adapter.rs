@@ -1,0 +1,132 @@
+//! The adapter trait and what the gateway hands it.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::capability::{Capabilities, UpdateCheck};
+use crate::{
+    AdapterError, ConfigError, ProviderRequest, ProviderResponse, SecretResolver, Simulator, UnifiedSession,
+    UnifiedUpdate,
+};
+
+/// Everything non-deterministic an adapter may need, chosen by the gateway per provider call.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub session_id: String,
+    /// The gateway request id; the gateway itself adds `X-Request-Id` to every provider call.
+    pub request_id: String,
+    /// The key to forward as `Idempotency-Key` (derived from the tenant and client key, or a
+    /// fresh UUID per unified request). Identical across the gateway's retries.
+    pub idempotency_key: String,
+    pub now: OffsetDateTime,
+    /// Unique per provider call (e.g. a JWT `jti`).
+    pub nonce: String,
+}
+
+/// Whether a call reads or writes; providers with scoped credentials care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// A provider adapter. Implementations are pure: no I/O, clock, randomness or environment.
+pub trait Adapter: Send + Sync + 'static {
+    /// The provider kind, e.g. `stripe`.
+    fn kind(&self) -> &'static str;
+
+    fn capabilities(&self) -> &'static Capabilities;
+
+    /// Value-dependent rules the capability table cannot express (e.g. a field supported only
+    /// with another one). The table itself is checked by the gateway.
+    fn check_update(&self, _update: &UnifiedUpdate) -> UpdateCheck {
+        UpdateCheck::default()
+    }
+
+    /// The provider's own session id format, stricter than the gateway's rule.
+    fn check_session_id(&self, _id: &str) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Whether `build_update` needs the session's current state (read-then-write emulation).
+    fn needs_current_state(&self, _update: &UnifiedUpdate) -> bool {
+        false
+    }
+
+    /// The provider request for an update. `current` is the provider's answer to
+    /// `build_retrieve` when `needs_current_state` said so; `None` in a preview, where the
+    /// adapter builds as if the current state were empty.
+    fn build_update(
+        &self,
+        update: &UnifiedUpdate,
+        current: Option<&ProviderResponse>,
+        ctx: &Context,
+    ) -> Result<ProviderRequest, AdapterError>;
+
+    fn build_retrieve(&self, ctx: &Context) -> Result<ProviderRequest, AdapterError>;
+
+    /// Map any provider response (success or error) to the unified session or a classified error.
+    fn parse_session(&self, response: &ProviderResponse, ctx: &Context) -> Result<UnifiedSession, AdapterError>;
+
+    /// Provider-specific retry advice for an answer (e.g. a `Should-Retry` header). `None` lets
+    /// the gateway decide by status.
+    fn retry_advice(&self, _response: &ProviderResponse) -> Option<bool> {
+        None
+    }
+
+    /// The credential headers for a call, for the passthrough proxy.
+    fn auth_headers(&self, access: Access, ctx: &Context) -> Result<http::HeaderMap, AdapterError>;
+}
+
+/// What a provider's factory receives: its name, its kind-specific settings (the provider table
+/// without the keys the gateway owns) and the gateway's secret resolver.
+pub struct ProviderSetup<'a> {
+    pub name: &'a str,
+    pub settings: &'a Map<String, Value>,
+    pub secrets: &'a dyn SecretResolver,
+}
+
+impl ProviderSetup<'_> {
+    /// Deserialize the settings into the adapter's own config type (which should use
+    /// `deny_unknown_fields`, so a typo is an error naming the key).
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        serde_json::from_value(Value::Object(self.settings.clone()))
+            .map_err(|e| ConfigError::new(self.name, e.to_string()))
+    }
+}
+
+/// One registry entry: how to build a provider kind's adapter and its simulator.
+pub struct ProviderFactory {
+    pub kind: &'static str,
+    pub build: fn(&ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError>,
+    /// A simulator speaking the provider's wire protocol with demo sessions, accepting the
+    /// credentials configured for this provider (for the embedded default config).
+    pub simulator: fn(&ProviderSetup<'_>) -> Result<Arc<dyn Simulator>, ConfigError>,
+}
+
+/// Merge `provider_options.<kind>` into a provider body. A key the unified body already set is
+/// a conflict (DESIGN §3.1), reported at `/provider_options/<kind>/<key>`.
+pub fn merge_provider_options(
+    body: &mut Map<String, Value>,
+    update: &UnifiedUpdate,
+    kind: &str,
+) -> Result<(), AdapterError> {
+    let Some(options) = update.provider_options.get(kind) else {
+        return Ok(());
+    };
+    let mut conflicts = Vec::new();
+    for (key, value) in options {
+        if body.contains_key(key) {
+            conflicts.push(crate::FieldProblem::new(
+                format!("/provider_options/{kind}/{}", crate::capability::escape_pointer(key)),
+                format!("`{key}` is already set by the unified request"),
+            ));
+        } else {
+            body.insert(key.clone(), value.clone());
+        }
+    }
+    if conflicts.is_empty() { Ok(()) } else { Err(AdapterError::Invalid(conflicts)) }
+}

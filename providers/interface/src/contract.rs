@@ -1,0 +1,280 @@
+//! Data-driven contract cases: one JSON file per case under `providers/<kind>/contracts/`.
+//!
+//! A case gives the provider config, the context, a unified request (or a retrieve), and then
+//! either the expected pre-dispatch rejection, or the exact provider request(s) expected plus a
+//! provider response and the unified session or error it must map to. The gateway's
+//! `tests/contracts.rs` runs every case of every registered provider through [`run_case`].
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::capability::check_update;
+use crate::wire::describe_request;
+use crate::{
+    Adapter, AdapterError, ConfigError, Context, ProviderResponse, Secret, SecretRef, SecretResolver, UnifiedUpdate,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// What the case shows, for people reading a failure.
+    pub description: String,
+    /// The provider table's kind-specific settings (secrets as `{ "value": … }`).
+    pub provider_config: Map<String, Value>,
+    pub context: CaseContext,
+    pub operation: Operation,
+    /// The unified body (update only).
+    #[serde(default)]
+    pub unified_request: Option<Value>,
+    /// The outcome when the gateway must refuse before any provider call.
+    #[serde(default)]
+    pub expected_rejection: Option<Value>,
+    /// For read-then-write adapters: the read the adapter asks for and the answer it gets.
+    #[serde(default)]
+    pub current_state: Option<Exchange>,
+    #[serde(default)]
+    pub expected_provider_request: Option<Value>,
+    #[serde(default)]
+    pub provider_response: Option<CaseResponse>,
+    #[serde(default)]
+    pub expected_session: Option<Value>,
+    #[serde(default)]
+    pub expected_error: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseContext {
+    pub session_id: String,
+    #[serde(default = "default_request_id")]
+    pub request_id: String,
+    #[serde(default = "default_idempotency_key")]
+    pub idempotency_key: String,
+    #[serde(default = "default_now")]
+    pub now: String,
+    #[serde(default = "default_nonce")]
+    pub nonce: String,
+}
+
+fn default_request_id() -> String {
+    "req_contract".to_owned()
+}
+fn default_idempotency_key() -> String {
+    "idem_contract".to_owned()
+}
+fn default_now() -> String {
+    "2026-11-23T12:00:00Z".to_owned()
+}
+fn default_nonce() -> String {
+    "nonce_contract".to_owned()
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Update,
+    Retrieve,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exchange {
+    pub expected_request: Value,
+    pub response: CaseResponse,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseResponse {
+    pub status: u16,
+    #[serde(default)]
+    pub headers: Map<String, Value>,
+    /// A JSON body.
+    #[serde(default)]
+    pub body: Option<Value>,
+    /// A raw body, for unparseable answers.
+    #[serde(default)]
+    pub body_text: Option<String>,
+}
+
+impl CaseResponse {
+    pub fn to_response(&self) -> Result<ProviderResponse, String> {
+        let body = match (&self.body, &self.body_text) {
+            (Some(json), None) => serde_json::to_vec(json).map_err(|e| e.to_string())?,
+            (None, Some(text)) => text.clone().into_bytes(),
+            (None, None) => Vec::new(),
+            (Some(_), Some(_)) => return Err("give `body` or `body_text`, not both".to_owned()),
+        };
+        let mut builder = http::Response::builder().status(self.status);
+        if self.body.is_some() {
+            builder = builder.header(http::header::CONTENT_TYPE, crate::wire::JSON);
+        }
+        for (name, value) in &self.headers {
+            builder = builder.header(name.as_str(), value.as_str().unwrap_or_default());
+        }
+        builder.body(body).map_err(|e| e.to_string())
+    }
+}
+
+/// Secrets in contract cases are inline test values.
+pub struct InlineSecrets;
+
+impl SecretResolver for InlineSecrets {
+    fn resolve(&self, key: &str, reference: &SecretRef) -> Result<Secret, ConfigError> {
+        match reference {
+            SecretRef::Value(value) => Ok(Secret::new(value.clone())),
+            SecretRef::Env(_) | SecretRef::File(_) => {
+                Err(ConfigError::new(key, "contract cases use inline `value` secrets"))
+            }
+        }
+    }
+}
+
+impl Case {
+    pub fn context(&self) -> Result<Context, String> {
+        let now = OffsetDateTime::parse(&self.context.now, &Rfc3339).map_err(|e| format!("context.now: {e}"))?;
+        Ok(Context {
+            session_id: self.context.session_id.clone(),
+            request_id: self.context.request_id.clone(),
+            idempotency_key: self.context.idempotency_key.clone(),
+            now,
+            nonce: self.context.nonce.clone(),
+        })
+    }
+}
+
+/// The comparable JSON form of an adapter error.
+pub fn describe_error(error: &AdapterError) -> Value {
+    let pointers = |problems: &[crate::FieldProblem]| problems.iter().map(|p| p.pointer.clone()).collect::<Vec<_>>();
+    match error {
+        AdapterError::InvalidSessionId(_) => json!({ "code": "invalid_session_id" }),
+        AdapterError::Unsupported(problems) => json!({ "code": "unsupported_field", "pointers": pointers(problems) }),
+        AdapterError::Invalid(problems) => json!({ "code": "validation_failed", "pointers": pointers(problems) }),
+        AdapterError::Unparseable(_) => json!({ "code": "provider_error" }),
+        AdapterError::Provider(failure) => json!({
+            "code": failure.class.code(),
+            "class": failure.class,
+            "status": failure.status,
+            "provider_code": failure.code,
+            "message": failure.message,
+            "param": failure.param,
+            "request_id": failure.request_id,
+            "pointers": pointers(&failure.errors),
+        }),
+    }
+}
+
+/// Run one case against an adapter built from the case's config. `Err` says what differed.
+pub fn run_case(adapter: &dyn Adapter, case: &Case) -> Result<(), String> {
+    let ctx = case.context()?;
+    if let Err(why) = adapter.check_session_id(&ctx.session_id) {
+        let got = describe_error(&AdapterError::InvalidSessionId(why));
+        return expect_equal("expected_rejection", case.expected_rejection.as_ref(), &got);
+    }
+    let request = match case.operation {
+        Operation::Retrieve => adapter.build_retrieve(&ctx),
+        Operation::Update => {
+            let body = case.unified_request.clone().ok_or("an update case needs `unified_request`")?;
+            let update: UnifiedUpdate = serde_json::from_value(body).map_err(|e| format!("unified_request: {e}"))?;
+            let check = check_update(adapter, &update);
+            if !check.unsupported.is_empty() {
+                let got = describe_error(&AdapterError::Unsupported(check.unsupported));
+                return expect_equal("expected_rejection", case.expected_rejection.as_ref(), &got);
+            }
+            if !check.invalid.is_empty() {
+                let got = describe_error(&AdapterError::Invalid(check.invalid));
+                return expect_equal("expected_rejection", case.expected_rejection.as_ref(), &got);
+            }
+            let current = read_current_state(adapter, case, &update, &ctx)?;
+            adapter.build_update(&update, current.as_ref(), &ctx)
+        }
+    };
+    let request = match request {
+        Ok(request) => request,
+        Err(error) => {
+            return expect_equal("expected_rejection", case.expected_rejection.as_ref(), &describe_error(&error));
+        }
+    };
+    if case.expected_rejection.is_some() {
+        return Err("expected a rejection before dispatch, but a provider request was built".to_owned());
+    }
+    expect_equal(
+        "expected_provider_request",
+        case.expected_provider_request.as_ref(),
+        &describe_request(&request, false),
+    )?;
+    let response = case.provider_response.as_ref().ok_or("missing `provider_response`")?.to_response()?;
+    match adapter.parse_session(&response, &ctx) {
+        Ok(session) => {
+            let mut got = serde_json::to_value(&session).map_err(|e| e.to_string())?;
+            if let Some(object) = got.as_object_mut() {
+                object.remove("provider");
+            }
+            expect_equal("expected_session", case.expected_session.as_ref(), &got)
+        }
+        Err(error) => expect_equal("expected_error", case.expected_error.as_ref(), &describe_error(&error)),
+    }
+}
+
+fn read_current_state(
+    adapter: &dyn Adapter,
+    case: &Case,
+    update: &UnifiedUpdate,
+    ctx: &Context,
+) -> Result<Option<ProviderResponse>, String> {
+    if !adapter.needs_current_state(update) {
+        return match case.current_state {
+            Some(_) => Err("`current_state` given but the adapter does not read first".to_owned()),
+            None => Ok(None),
+        };
+    }
+    let exchange = case.current_state.as_ref().ok_or("the adapter reads first: give `current_state`")?;
+    let read = adapter.build_retrieve(ctx).map_err(|e| format!("build_retrieve: {e}"))?;
+    expect_equal("current_state.expected_request", Some(&exchange.expected_request), &describe_request(&read, false))?;
+    exchange.response.to_response().map(Some)
+}
+
+fn expect_equal(what: &str, expected: Option<&Value>, got: &Value) -> Result<(), String> {
+    match expected {
+        Some(expected) if expected == got => Ok(()),
+        Some(expected) => Err(format!(
+            "{what} differs\n expected: {}\n      got: {}",
+            serde_json::to_string_pretty(expected).unwrap_or_default(),
+            serde_json::to_string_pretty(got).unwrap_or_default()
+        )),
+        None => Err(format!(
+            "`{what}` is missing; the adapter produced:\n{}",
+            serde_json::to_string_pretty(got).unwrap_or_default()
+        )),
+    }
+}
+
+/// Run every `*.json` case in `dir` against adapters built by `factory`; all failures are
+/// collected into one report. Returns the number of cases run.
+pub fn run_dir(factory: &crate::ProviderFactory, dir: &std::path::Path) -> Result<usize, String> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    paths.sort();
+    let mut failures = Vec::new();
+    for path in &paths {
+        if let Err(why) = run_file(factory, path) {
+            failures.push(format!("{}: {why}", path.display()));
+        }
+    }
+    if failures.is_empty() { Ok(paths.len()) } else { Err(failures.join("\n\n")) }
+}
+
+/// Load one case file and run it.
+pub fn run_file(factory: &crate::ProviderFactory, path: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let case: Case = serde_json::from_str(&text).map_err(|e| format!("not a contract case: {e}"))?;
+    let setup = crate::ProviderSetup { name: "contract", settings: &case.provider_config, secrets: &InlineSecrets };
+    let adapter = (factory.build)(&setup).map_err(|e| format!("provider_config: {e}"))?;
+    run_case(adapter.as_ref(), &case).map_err(|why| format!("{} — {why}", case.description))
+}

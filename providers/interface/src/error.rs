@@ -1,0 +1,134 @@
+//! Adapter-level errors: what the adapter knows about a failure, classified so the gateway can
+//! map it to a stable unified code without knowing the provider.
+
+use serde::{Deserialize, Serialize};
+
+/// One offending field, as a JSON pointer into the unified request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    pub pointer: String,
+    pub detail: String,
+}
+
+impl FieldProblem {
+    pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { pointer: pointer.into(), detail: detail.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    /// The session id fails the provider's own format (stricter than the gateway's rule).
+    #[error("invalid session id: {0}")]
+    InvalidSessionId(String),
+    /// Fields the provider cannot express (value-dependent cases the capability table cannot say).
+    #[error("{} unsupported field(s)", .0.len())]
+    Unsupported(Vec<FieldProblem>),
+    /// The unified request is valid in general but not for this provider's rules.
+    #[error("{} invalid field(s)", .0.len())]
+    Invalid(Vec<FieldProblem>),
+    /// The provider answered with an error.
+    #[error("provider answered {}: {:?}", .0.status, .0.class)]
+    Provider(Box<ProviderFailure>),
+    /// The provider's answer could not be understood.
+    #[error("unparseable provider response: {0}")]
+    Unparseable(String),
+}
+
+impl AdapterError {
+    pub fn unparseable(what: impl std::fmt::Display) -> Self {
+        Self::Unparseable(what.to_string())
+    }
+}
+
+/// Who the failure belongs to and what the client can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// The provider refused the request as invalid (its 400/422).
+    Rejected,
+    NotFound,
+    /// The session is complete, expired or otherwise closed to updates.
+    NotUpdatable,
+    /// The provider rejected the gateway's credentials.
+    Authentication,
+    RateLimited,
+    /// The provider saw our idempotency key with a different request. Never retried.
+    IdempotencyConflict,
+    /// A transient conflict (e.g. an object lock); safe to retry.
+    Conflict,
+    /// The provider's 5xx.
+    Server,
+    /// Any other status the adapter does not expect.
+    Unexpected,
+}
+
+impl FailureClass {
+    /// The stable unified error code (DESIGN §4) this class maps to.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Rejected => "provider_rejected",
+            Self::NotFound => "session_not_found",
+            Self::NotUpdatable | Self::Conflict => "session_not_updatable",
+            Self::Authentication => "provider_authentication_failed",
+            Self::RateLimited => "provider_rate_limited",
+            Self::IdempotencyConflict => "idempotency_key_reused",
+            Self::Server | Self::Unexpected => "provider_error",
+        }
+    }
+}
+
+/// The provider's own account of an error, kept beside our classification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderFailure {
+    pub class: FailureClass,
+    pub status: u16,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    /// The provider's own name for the offending parameter.
+    pub param: Option<String>,
+    /// The provider's request or trace id.
+    pub request_id: Option<String>,
+    /// `param` (or the provider's error details) mapped to unified pointers where possible.
+    #[serde(default)]
+    pub errors: Vec<FieldProblem>,
+}
+
+impl ProviderFailure {
+    pub fn new(class: FailureClass, status: u16) -> Self {
+        Self { class, status, code: None, message: None, param: None, request_id: None, errors: Vec::new() }
+    }
+
+    /// Default classification of an HTTP error status, for adapters to refine.
+    pub fn class_for_status(status: u16) -> FailureClass {
+        match status {
+            400 | 422 => FailureClass::Rejected,
+            401 | 403 => FailureClass::Authentication,
+            404 => FailureClass::NotFound,
+            409 => FailureClass::NotUpdatable,
+            429 => FailureClass::RateLimited,
+            500..=599 => FailureClass::Server,
+            _ => FailureClass::Unexpected,
+        }
+    }
+}
+
+impl From<ProviderFailure> for AdapterError {
+    fn from(failure: ProviderFailure) -> Self {
+        Self::Provider(Box::new(failure))
+    }
+}
+
+/// A provider's configuration is wrong; `key` is relative to the provider's table.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { key: key.into(), message: message.into() }
+    }
+}

@@ -1,0 +1,36 @@
+//! The contract between the gateway core and its provider adapters.
+//!
+//! An adapter is a pure translator: it turns a [`UnifiedUpdate`] plus a [`Context`] into an
+//! [`http::Request`] for its provider, and a provider [`http::Response`] back into a
+//! [`UnifiedSession`] or a classified [`AdapterError`]. Everything non-deterministic (clock,
+//! request id, idempotency key, nonce) arrives in the context, so a contract case replays byte
+//! for byte. Sending, retries, timeouts and logging live once in the gateway core.
+//!
+//! Capabilities are declared data ([`Capabilities`]), checked before dispatch by
+//! [`capability::check_update`], so an unsupported field is never discovered by a stub at runtime.
+
+pub mod adapter;
+pub mod capability;
+pub mod contract;
+pub mod error;
+pub mod money;
+pub mod secret;
+pub mod session;
+pub mod simulator;
+pub mod timestamp;
+pub mod unified;
+pub mod wire;
+
+pub use adapter::{Access, Adapter, Context, ProviderFactory, ProviderSetup};
+pub use capability::{Capabilities, Feature, FeatureUse, IdempotencyMode, Support};
+pub use error::{AdapterError, ConfigError, FailureClass, FieldProblem, ProviderFailure};
+pub use secret::{Secret, SecretRef, SecretResolver};
+pub use session::{
+    Amounts, DeliveryBound, DeliveryEstimate, Details, PageTexts, PaymentMethodSummary, PaymentStatus, RedirectTargets,
+    SessionLineItem, SessionStatus, Shipping, ShippingRate, UnifiedSession, Warning,
+};
+pub use simulator::Simulator;
+pub use unified::{
+    AddressPatch, DetailsPatch, LineItem, LineItemForm, PagePatch, Patch, RedirectsPatch, ShippingOption, UnifiedUpdate,
+};
+pub use wire::{ProviderRequest, ProviderResponse};

@@ -1,0 +1,93 @@
+//! Provider requests and responses as plain `http` values, and their canonical JSON view used by
+//! previews, the `translate` command and contract fixtures.
+
+use serde_json::{Map, Value, json};
+
+/// A provider request: method, path-and-query relative to the provider's `base_url`, headers
+/// (credentials marked sensitive) and the encoded body.
+pub type ProviderRequest = http::Request<Vec<u8>>;
+/// A provider response as received (body already size-limited by the gateway).
+pub type ProviderResponse = http::Response<Vec<u8>>;
+
+pub const JSON: &str = "application/json";
+pub const FORM: &str = "application/x-www-form-urlencoded";
+pub const REDACTED: &str = "[redacted]";
+
+/// Start a request with `method` and `path_and_query`.
+pub fn request(method: http::Method, path_and_query: &str) -> http::request::Builder {
+    http::Request::builder().method(method).uri(path_and_query)
+}
+
+/// A header value that previews and logs must never show (credentials).
+pub fn sensitive(value: &str) -> Result<http::HeaderValue, crate::AdapterError> {
+    let mut header = http::HeaderValue::from_str(value)
+        .map_err(|_| crate::AdapterError::unparseable("credential is not a valid header value"))?;
+    header.set_sensitive(true);
+    Ok(header)
+}
+
+/// Finish a request builder with a body, turning builder errors into adapter errors.
+pub fn finish(builder: http::request::Builder, body: Vec<u8>) -> Result<ProviderRequest, crate::AdapterError> {
+    builder.body(body).map_err(|e| {
+        crate::AdapterError::Invalid(vec![crate::FieldProblem::new("", format!("cannot build provider request: {e}"))])
+    })
+}
+
+/// Percent-encode one path segment (RFC 3986 unreserved characters pass through).
+pub fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Canonical JSON view of a request: `{method, path, headers, body}`. JSON bodies are shown
+/// parsed, form bodies as the exact encoded string. Sensitive headers are redacted when asked.
+pub fn describe_request(request: &ProviderRequest, redact: bool) -> Value {
+    let mut headers = Map::new();
+    for (name, value) in request.headers() {
+        let shown = if redact && value.is_sensitive() {
+            REDACTED.to_owned()
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        headers.insert(name.as_str().to_owned(), Value::String(shown));
+    }
+    let path = request.uri().path_and_query().map_or_else(|| request.uri().to_string(), ToString::to_string);
+    json!({
+        "method": request.method().as_str(),
+        "path": path,
+        "headers": headers,
+        "body": describe_body(request.headers(), request.body()),
+    })
+}
+
+fn describe_body(headers: &http::HeaderMap, body: &[u8]) -> Value {
+    if body.is_empty() {
+        return Value::Null;
+    }
+    let is_json =
+        headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with(JSON));
+    if is_json {
+        if let Ok(value) = serde_json::from_slice(body) {
+            return value;
+        }
+    }
+    Value::String(String::from_utf8_lossy(body).into_owned())
+}
+
+/// The response body parsed as JSON, or an `Unparseable` error naming what was wrong.
+pub fn json_body(response: &ProviderResponse) -> Result<Value, crate::AdapterError> {
+    serde_json::from_slice(response.body())
+        .map_err(|e| crate::AdapterError::unparseable(format!("body is not JSON: {e}")))
+}
+
+/// A response header as text, if present and valid.
+pub fn header<'a>(response: &'a ProviderResponse, name: &str) -> Option<&'a str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
