@@ -1,1 +1,137 @@
-fn main() {}
+//! The `checkout-gateway` binary: CLI (DESIGN §8), config load, telemetry, serve.
+#![forbid(unsafe_code)]
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use checkout_gateway::config::{self, Config};
+use checkout_gateway::{api, server, telemetry, update};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "checkout-gateway", version, about = "One checkout-session update API over several payment providers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the gateway (the default).
+    Serve {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Validate the config; print providers and tenants (never secrets). Exit 1 on error.
+    CheckConfig {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Print the provider request(s) for a unified body (FILE, or `-`/nothing for stdin), as JSON.
+    Translate {
+        #[arg(long)]
+        provider: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, default_value = "00000000-0000-4000-8000-000000000000")]
+        session: String,
+        file: Option<PathBuf>,
+    },
+    /// Read a tenant key on stdin and print its SHA-256 for `api_key_sha256`.
+    HashKey,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve { config: None }) {
+        Command::Serve { config } => serve(load(config.as_ref())?),
+        Command::CheckConfig { config } => check_config(&load(config.as_ref())?),
+        Command::Translate { provider, config, session, file } => translate(load(config.as_ref())?, &provider, &session, file),
+        Command::HashKey => {
+            let mut key = String::new();
+            std::io::stdin().read_to_string(&mut key).context("reading the key from stdin")?;
+            let key = key.trim_end_matches(['\r', '\n']);
+            if key.is_empty() {
+                bail!("no key on stdin");
+            }
+            println!("{}", api::extract::hash_key(key));
+            Ok(())
+        }
+    }
+}
+
+fn load(path: Option<&PathBuf>) -> anyhow::Result<Config> {
+    let path = config::resolve_path(path.map(PathBuf::as_path));
+    Ok(config::load(&path)?)
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    telemetry::init(config.server.log_format);
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let running = server::start(config).await.map_err(anyhow::Error::msg)?;
+        if let Some(addr) = running.simulator_addr {
+            tracing::info!(%addr, "provider simulators listening");
+        }
+        tracing::info!(addr = %running.addr, "checkout-gateway listening");
+        server::shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        running.shutdown().await;
+        Ok(())
+    })
+}
+
+fn check_config(config: &Config) -> anyhow::Result<()> {
+    println!("config: {} (ok)", config.source.display());
+    for warning in &config.warnings {
+        println!("warning: {warning}");
+    }
+    println!("providers:");
+    for provider in config.providers.values() {
+        println!("  {:<20} kind={:<15} base_url={}", provider.name, provider.kind, provider.base_url);
+    }
+    println!("tenants:");
+    for tenant in &config.tenants {
+        println!(
+            "  {:<20} provider={:<15} allowed={} on_unsupported={:?}",
+            tenant.name,
+            tenant.provider,
+            tenant.allowed_providers.join(","),
+            tenant.on_unsupported
+        );
+    }
+    Ok(())
+}
+
+fn translate(config: Config, provider: &str, session: &str, file: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut text = String::new();
+    match file.filter(|f| f.as_os_str() != "-") {
+        Some(path) => text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+        None => {
+            std::io::stdin().read_to_string(&mut text).context("reading the body from stdin")?;
+        }
+    }
+    let body: serde_json::Value = serde_json::from_str(&text).context("the body is not JSON")?;
+    let state = server::state(config).map_err(anyhow::Error::msg)?;
+    let provider = state.provider(provider).with_context(|| format!("no provider named `{provider}`"))?.clone();
+    let problem = |e: api::problem::ApiError| anyhow::anyhow!(serde_json::to_string_pretty(&e.to_problem("translate")).unwrap_or_default());
+    let prepared = update::prepare(&state, &provider, body, config::OnUnsupported::Reject).map_err(problem)?;
+    let ctx = update::context(session, "translate", &uuid::Uuid::new_v4().to_string());
+    let preview = api::handlers::preview(&state, &provider, &prepared, &ctx).map_err(problem)?;
+    println!("{}", serde_json::to_string_pretty(&preview)?);
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! The Mattilda adapter (Mattilda is a white label of Gr4vy): `PUT /checkout/sessions/{id}` with
+//! a JSON `CheckoutSessionUpdate`, `GET` on the same path, UUID session ids, and a bearer token
+//! that is either configured or an ES512 JWT the gateway signs per call with the merchant's P-521
+//! key. The session object has no status and no merge semantics, so the adapter reads the session
+//! before every update and sends the full state with the client's changes applied (metadata and
+//! buyer merges are emulated this way). See `README.md` for the mapping and its sources.
+
+mod body;
+mod capabilities;
+mod config;
+mod error;
+pub mod jwt;
+mod request;
+mod response;
+mod simulator;
+
+use std::sync::Arc;
+
+use checkout_provider_interface::capability::UpdateCheck;
+use checkout_provider_interface::{
+    Access, Adapter, AdapterError, Capabilities, ConfigError, Context, ProviderFactory, ProviderRequest,
+    ProviderResponse, ProviderSetup, Simulator, UnifiedSession, UnifiedUpdate,
+};
+
+pub use simulator::{DEMO_SESSION_EMPTY, DEMO_SESSION_EXPIRED, DEMO_SESSION_OPEN};
+
+pub static FACTORY: ProviderFactory = ProviderFactory { kind: "mattilda", build, simulator: build_simulator };
+
+fn build(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError> {
+    Ok(Arc::new(Mattilda { settings: config::Settings::from_setup(setup)? }))
+}
+
+fn build_simulator(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Simulator>, ConfigError> {
+    Ok(Arc::new(simulator::MattildaSimulator::new(config::Settings::from_setup(setup)?)))
+}
+
+struct Mattilda {
+    settings: config::Settings,
+}
+
+impl Adapter for Mattilda {
+    fn kind(&self) -> &'static str {
+        "mattilda"
+    }
+
+    fn capabilities(&self) -> &'static Capabilities {
+        &capabilities::CAPABILITIES
+    }
+
+    fn check_update(&self, update: &UnifiedUpdate) -> UpdateCheck {
+        capabilities::check(update)
+    }
+
+    fn check_session_id(&self, id: &str) -> Result<(), String> {
+        if is_uuid(id) {
+            Ok(())
+        } else {
+            Err("mattilda session ids are UUIDs (8-4-4-4-12 hexadecimal digits)".to_owned())
+        }
+    }
+
+    /// Always: the PUT carries the full state (see `body`), so every update reads first.
+    fn needs_current_state(&self, _update: &UnifiedUpdate) -> bool {
+        true
+    }
+
+    fn build_update(
+        &self,
+        update: &UnifiedUpdate,
+        current: Option<&ProviderResponse>,
+        ctx: &Context,
+    ) -> Result<ProviderRequest, AdapterError> {
+        // The gateway checks first; repeating the value rules here keeps a direct caller from
+        // sending a request with a field silently left out.
+        let check = capabilities::check(update);
+        if !check.unsupported.is_empty() {
+            return Err(AdapterError::Unsupported(check.unsupported));
+        }
+        if !check.invalid.is_empty() {
+            return Err(AdapterError::Invalid(check.invalid));
+        }
+        request::build_update(&self.settings, update, current, ctx)
+    }
+
+    fn build_retrieve(&self, ctx: &Context) -> Result<ProviderRequest, AdapterError> {
+        request::build_retrieve(&self.settings, ctx)
+    }
+
+    fn parse_session(&self, response: &ProviderResponse, ctx: &Context) -> Result<UnifiedSession, AdapterError> {
+        response::parse_session(response, ctx)
+    }
+
+    fn retry_advice(&self, response: &ProviderResponse) -> Option<bool> {
+        error::retry_advice(response.status().as_u16())
+    }
+
+    fn auth_headers(&self, access: Access, ctx: &Context) -> Result<http::HeaderMap, AdapterError> {
+        request::auth_headers(&self.settings, access, ctx)
+    }
+}
+
+/// `8-4-4-4-12` hexadecimal digits, any case (the OpenAPI `format: uuid`).
+fn is_uuid(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, len)| group.len() == len)
+        && groups.iter().all(|group| group.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod contract_cases {
+    #[test]
+    fn all_contract_cases_pass() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts");
+        let count =
+            checkout_provider_interface::contract::run_dir(&super::FACTORY, &dir).unwrap_or_else(|e| panic!("{e}"));
+        assert!(count >= 12, "only {count} contract cases");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_uuid;
+
+    #[test]
+    fn session_ids_must_be_uuids() {
+        assert!(is_uuid("4137b1cf-39ac-42a8-bad6-1c680d5dab6b"));
+        assert!(is_uuid("4137B1CF-39AC-42A8-BAD6-1C680D5DAB6B"));
+        for bad in ["", "cs_test_123", "4137b1cf39ac42a8bad61c680d5dab6b", "4137b1cf-39ac-42a8-bad6-1c680d5dab6", "g137b1cf-39ac-42a8-bad6-1c680d5dab6b", "4137b1cf-39ac-42a8-bad6-1c680d5dab6b-"] {
+            assert!(!is_uuid(bad), "{bad}");
+        }
+    }
+}

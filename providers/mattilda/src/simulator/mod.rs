@@ -1,0 +1,198 @@
+//! An in-memory Mattilda speaking its wire protocol, for the embedded default config.
+//!
+//! It checks credentials as Mattilda would: the configured bearer token, or an ES512 JWT whose
+//! signature verifies with the configured key's public half, whose `kid` is that key's
+//! thumbprint, whose `nbf`/`exp` hold against the real clock and whose `scopes` cover the call.
+//! Its `PUT` replaces every updatable field (an omitted field is cleared), the stricter reading
+//! of Mattilda's unconfirmed semantics, so the adapter's full-state PUT is exercised. Demo
+//! sessions: see `seed` and the README.
+
+mod seed;
+mod validate;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use checkout_provider_interface::Simulator;
+use checkout_provider_interface::simulator::json_response;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+pub use seed::{DEMO_SESSION_EMPTY, DEMO_SESSION_EXPIRED, DEMO_SESSION_OPEN};
+
+use crate::config::{Auth, Settings};
+use crate::jwt;
+use crate::request::{MERCHANT_HEADER, SCOPE_READ, SCOPE_WRITE};
+
+/// Fields a PUT sets and a GET reports; everything else in a valid body is accepted and not kept.
+const STORED: [&str; 7] = ["cart_items", "metadata", "buyer", "airline", "amount", "currency", "payment_service_id"];
+/// Clock skew tolerated on `nbf` / `exp`, in seconds.
+const LEEWAY: i64 = 5;
+
+pub struct MattildaSimulator {
+    settings: Settings,
+    merchant: String,
+    sessions: Mutex<HashMap<String, StoredSession>>,
+}
+
+#[derive(Clone)]
+struct StoredSession {
+    merchant: String,
+    expires_at: OffsetDateTime,
+    fields: Map<String, Value>,
+}
+
+impl MattildaSimulator {
+    pub fn new(settings: Settings) -> Self {
+        let merchant = settings
+            .merchant_account_id
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("default")
+            .to_owned();
+        let now = OffsetDateTime::now_utc();
+        let sessions = seed::sessions(now)
+            .into_iter()
+            .map(|(id, expires_at, fields)| {
+                (id.to_owned(), StoredSession { merchant: merchant.clone(), expires_at, fields })
+            })
+            .collect();
+        Self { settings, merchant, sessions: Mutex::new(sessions) }
+    }
+
+    fn sessions(&self) -> MutexGuard<'_, HashMap<String, StoredSession>> {
+        // A panic elsewhere must not take the simulator down: the map is always consistent.
+        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `None` when the credentials are good for `scope`, else the 401/403 answer.
+    fn refuse(&self, request: &http::Request<Vec<u8>>, scope: &str) -> Option<http::Response<Vec<u8>>> {
+        let presented = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+        let Some(presented) = presented else {
+            return Some(error(401, "unauthorized", "No valid API authentication found"));
+        };
+        match &self.settings.auth {
+            Auth::Token(token) => {
+                (!constant_time_eq(presented.as_bytes(), token.expose().as_bytes()))
+                    .then(|| error(401, "unauthorized", "No valid API authentication found"))
+            }
+            Auth::Key(signer) => {
+                let now = OffsetDateTime::now_utc();
+                match jwt::verify(presented, signer.verifying_key(), signer.kid(), now, LEEWAY) {
+                    Err(why) => Some(error(401, "unauthorized", &format!("Invalid token: {why:?}"))),
+                    Ok(claims) => {
+                        let wildcard = if scope.ends_with(".write") { "*.write" } else { "*.read" };
+                        let allowed = claims.scopes.iter().any(|s| s == scope || s == wildcard);
+                        (!allowed).then(|| error(403, "forbidden", &format!("The token lacks the `{scope}` scope")))
+                    }
+                }
+            }
+        }
+    }
+
+    fn update(&self, id: &str, merchant: &str, body: &[u8]) -> http::Response<Vec<u8>> {
+        let body: Value = match serde_json::from_slice(body) {
+            Ok(body) => body,
+            Err(e) => {
+                return detail(vec![json!({"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error",
+                    "ctx": {"error": e.to_string()}})]);
+            }
+        };
+        let problems = validate::update_body(&body);
+        if !problems.is_empty() {
+            return detail(problems);
+        }
+        let now = OffsetDateTime::now_utc();
+        let mut sessions = self.sessions();
+        let Some(session) = sessions.get_mut(id).filter(|s| s.merchant == merchant) else {
+            return not_found();
+        };
+        if session.expires_at <= now {
+            // UNCONFIRMED at Mattilda; the simulator answers with its documented 409 shape.
+            return error(409, "duplicate_record", "The checkout session has expired and cannot be updated");
+        }
+        for key in STORED {
+            let value = body.get(key).cloned().unwrap_or(Value::Null);
+            session.fields.insert(key.to_owned(), value);
+        }
+        if let Some(seconds) = body.get("expires_in").and_then(Value::as_f64) {
+            // Validated to 3600..=86400 above, so the cast cannot truncate meaningfully.
+            #[expect(clippy::cast_possible_truncation, reason = "bounded by validation")]
+            let seconds = seconds as i64;
+            session.expires_at = now + time::Duration::seconds(seconds);
+        }
+        json_response(200, &render(id, session))
+    }
+}
+
+impl Simulator for MattildaSimulator {
+    fn handle(&self, request: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+        let Some(raw_id) = request.uri().path().strip_prefix("/checkout/sessions/").filter(|id| !id.contains('/'))
+        else {
+            return not_found();
+        };
+        let scope = match *request.method() {
+            http::Method::GET => SCOPE_READ,
+            http::Method::PUT => SCOPE_WRITE,
+            _ => return error(405, "method_not_allowed", "Method Not Allowed"),
+        };
+        if let Some(refusal) = self.refuse(&request, scope) {
+            return refusal;
+        }
+        if !crate::is_uuid(raw_id) {
+            return detail(vec![json!({"type": "uuid_parsing", "loc": ["path", "session_id"],
+                "msg": "Input should be a valid UUID", "input": raw_id})]);
+        }
+        let id = raw_id.to_ascii_lowercase();
+        let merchant = request
+            .headers()
+            .get(MERCHANT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(self.merchant.as_str())
+            .to_owned();
+        if request.method() == http::Method::PUT {
+            return self.update(&id, &merchant, request.body());
+        }
+        match self.sessions().get(&id).filter(|s| s.merchant == merchant) {
+            Some(session) => json_response(200, &render(&id, session)),
+            None => not_found(),
+        }
+    }
+}
+
+/// The `CheckoutSession` object, every field present (FastAPI renders `None` as `null`).
+fn render(id: &str, session: &StoredSession) -> Value {
+    let mut out = Map::new();
+    out.insert("type".to_owned(), json!("checkout-session"));
+    out.insert("id".to_owned(), json!(id));
+    let expires_at = checkout_provider_interface::timestamp::format(session.expires_at);
+    out.insert("expires_at".to_owned(), json!(expires_at));
+    for key in STORED.iter().chain(&["payment_method"]) {
+        out.insert((*key).to_owned(), session.fields.get(*key).cloned().unwrap_or(Value::Null));
+    }
+    Value::Object(out)
+}
+
+fn error(status: u16, code: &str, message: &str) -> http::Response<Vec<u8>> {
+    json_response(status, &json!({"type": "error", "code": code, "status": status, "message": message, "details": []}))
+}
+
+fn not_found() -> http::Response<Vec<u8>> {
+    error(404, "not_found", "The resource could not be found")
+}
+
+/// FastAPI's `HTTPValidationError`.
+fn detail(problems: Vec<Value>) -> http::Response<Vec<u8>> {
+    json_response(422, &json!({ "detail": problems }))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,95 @@
+//! Paypercut adapter for checkout-gateway. Paypercut's update endpoint
+//! (`POST /v1/checkouts/{id}`, JSON) can only select one of the session's existing shipping
+//! rates, so the unified `shipping_rate` is the one supported field; everything else is declared
+//! unsupported. Updates forward the gateway's `Idempotency-Key`, which Paypercut honours, and
+//! sessions come back with `currency {iso, scale}` amounts that are rescaled to ISO minor units.
+//! The crate also ships a simulator of the two endpoints for the embedded default config.
+
+mod capabilities;
+mod config;
+mod error;
+mod request;
+mod response;
+mod scale;
+mod simulator;
+
+use std::sync::Arc;
+
+use checkout_provider_interface::capability::UpdateCheck;
+use checkout_provider_interface::{
+    Access, Adapter, AdapterError, Capabilities, ConfigError, Context, ProviderFactory, ProviderRequest,
+    ProviderResponse, ProviderSetup, UnifiedSession, UnifiedUpdate,
+};
+
+use crate::config::Config;
+
+pub(crate) const KIND: &str = "paypercut";
+
+pub static FACTORY: ProviderFactory = ProviderFactory { kind: KIND, build, simulator: simulator::build };
+
+fn build(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError> {
+    Ok(Arc::new(Paypercut { config: Config::from_setup(setup)? }))
+}
+
+struct Paypercut {
+    config: Config,
+}
+
+impl Adapter for Paypercut {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn capabilities(&self) -> &'static Capabilities {
+        &capabilities::CAPABILITIES
+    }
+
+    fn check_update(&self, update: &UnifiedUpdate) -> UpdateCheck {
+        capabilities::check(update)
+    }
+
+    fn check_session_id(&self, id: &str) -> Result<(), String> {
+        request::check_session_id(id)
+    }
+
+    fn build_update(
+        &self,
+        update: &UnifiedUpdate,
+        _current: Option<&ProviderResponse>,
+        ctx: &Context,
+    ) -> Result<ProviderRequest, AdapterError> {
+        request::build_update(&self.config, update, ctx)
+    }
+
+    fn build_retrieve(&self, ctx: &Context) -> Result<ProviderRequest, AdapterError> {
+        request::build_retrieve(&self.config, ctx)
+    }
+
+    fn parse_session(&self, response: &ProviderResponse, _ctx: &Context) -> Result<UnifiedSession, AdapterError> {
+        if response.status().is_success() {
+            response::parse(response.body())
+        } else {
+            Err(error::failure(response, &self.config.api_key))
+        }
+    }
+
+    fn retry_advice(&self, response: &ProviderResponse) -> Option<bool> {
+        error::retry_advice(response)
+    }
+
+    fn auth_headers(&self, _access: Access, _ctx: &Context) -> Result<http::HeaderMap, AdapterError> {
+        request::auth_headers(&self.config)
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::panic, reason = "the report of every failing case is the test failure")]
+mod contract_cases {
+    #[test]
+    fn all_contract_cases_pass() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts");
+        let count =
+            checkout_provider_interface::contract::run_dir(&super::FACTORY, &dir).unwrap_or_else(|e| panic!("{e}"));
+        assert!(count >= 10, "only {count} contract cases");
+    }
+}

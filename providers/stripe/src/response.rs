@@ -1,0 +1,318 @@
+//! Stripe `checkout.session` JSON -> the unified session. Wire structs are private and only
+//! name the fields the gateway maps; Stripe adds fields over time, so unknown ones are ignored.
+
+use std::collections::BTreeMap;
+
+use checkout_provider_interface::session::Address;
+use checkout_provider_interface::{
+    AdapterError, Amounts, DeliveryBound, DeliveryEstimate, Details, PaymentStatus, ProviderResponse, RedirectTargets,
+    SessionLineItem, SessionStatus, Shipping, ShippingRate, UnifiedSession, Warning, timestamp, wire,
+};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::{KIND, error};
+
+/// Keys of the inline product's metadata that carry the unified item `sku` / `external_id`.
+pub const SKU_KEY: &str = "sku";
+pub const EXTERNAL_ID_KEY: &str = "external_id";
+
+#[derive(Deserialize)]
+struct WireSession {
+    id: String,
+    object: Option<String>,
+    status: Option<String>,
+    payment_status: Option<String>,
+    amount_subtotal: Option<i64>,
+    amount_total: Option<i64>,
+    currency: Option<String>,
+    total_details: Option<TotalDetails>,
+    shipping_cost: Option<ShippingCost>,
+    shipping_options: Option<Vec<WireShippingOption>>,
+    collected_information: Option<Collected>,
+    customer_details: Option<CustomerDetails>,
+    metadata: Option<BTreeMap<String, String>>,
+    url: Option<String>,
+    success_url: Option<String>,
+    cancel_url: Option<String>,
+    /// Embedded and elements sessions return here instead of `success_url`.
+    return_url: Option<String>,
+    livemode: Option<bool>,
+    created: Option<i64>,
+    expires_at: Option<i64>,
+    /// Only present when expanded (`expand[]=line_items`).
+    line_items: Option<WireList>,
+}
+
+/// An id, or the object itself when the request expanded it.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Expandable<T> {
+    Id(String),
+    Object(T),
+}
+
+#[derive(Deserialize)]
+struct TotalDetails {
+    amount_discount: Option<i64>,
+    amount_shipping: Option<i64>,
+    amount_tax: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct ShippingCost {
+    amount_total: Option<i64>,
+    shipping_rate: Option<Expandable<WireRate>>,
+}
+
+#[derive(Deserialize)]
+struct WireShippingOption {
+    shipping_amount: Option<i64>,
+    shipping_rate: Option<Expandable<WireRate>>,
+}
+
+#[derive(Deserialize)]
+struct WireRate {
+    id: Option<String>,
+    display_name: Option<String>,
+    fixed_amount: Option<FixedAmount>,
+    delivery_estimate: Option<WireEstimate>,
+}
+
+#[derive(Deserialize)]
+struct FixedAmount {
+    amount: Option<i64>,
+    currency: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireEstimate {
+    minimum: Option<WireBound>,
+    maximum: Option<WireBound>,
+}
+
+#[derive(Deserialize)]
+struct WireBound {
+    unit: String,
+    value: u32,
+}
+
+#[derive(Deserialize)]
+struct Collected {
+    shipping_details: Option<WireShippingDetails>,
+}
+
+#[derive(Deserialize)]
+struct WireShippingDetails {
+    name: Option<String>,
+    address: Option<WireAddress>,
+}
+
+/// Own copy rather than the unified `Address`, which denies unknown fields.
+#[derive(Deserialize)]
+struct WireAddress {
+    line1: Option<String>,
+    line2: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
+}
+
+impl From<WireAddress> for Address {
+    fn from(a: WireAddress) -> Self {
+        Self { line1: a.line1, line2: a.line2, city: a.city, state: a.state, postal_code: a.postal_code, country: a.country }
+    }
+}
+
+#[derive(Deserialize)]
+struct CustomerDetails {
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireList {
+    #[serde(default)]
+    data: Vec<WireLineItem>,
+    #[serde(default)]
+    has_more: bool,
+}
+
+#[derive(Deserialize)]
+struct WireLineItem {
+    id: Option<String>,
+    description: Option<String>,
+    quantity: Option<u64>,
+    amount_total: Option<i64>,
+    price: Option<WirePrice>,
+}
+
+#[derive(Deserialize)]
+struct WirePrice {
+    unit_amount: Option<i64>,
+    product: Option<Expandable<WireProduct>>,
+}
+
+#[derive(Deserialize)]
+struct WireProduct {
+    name: Option<String>,
+    images: Option<Vec<String>>,
+    metadata: Option<BTreeMap<String, String>>,
+}
+
+/// Any Stripe answer: a session on 2xx, else the classified error.
+pub fn parse(response: &ProviderResponse) -> Result<UnifiedSession, AdapterError> {
+    if !response.status().is_success() {
+        return Err(error::failure(response));
+    }
+    let wire: WireSession = serde_json::from_value(wire::json_body(response)?)
+        .map_err(|e| AdapterError::unparseable(format!("not a checkout.session: {e}")))?;
+    map(wire)
+}
+
+fn map(wire: WireSession) -> Result<UnifiedSession, AdapterError> {
+    if let Some(object) = wire.object.as_deref().filter(|o| *o != "checkout.session") {
+        return Err(AdapterError::unparseable(format!("expected a checkout.session, got `{object}`")));
+    }
+    let status = match wire.status.as_deref() {
+        Some("open") => SessionStatus::Open,
+        Some("complete") => SessionStatus::Complete,
+        Some("expired") => SessionStatus::Expired,
+        other => return Err(AdapterError::unparseable(format!("unknown session status {other:?}"))),
+    };
+    let mut session = UnifiedSession::new(wire.id, KIND, status);
+    session.payment_status = match wire.payment_status.as_deref() {
+        Some("paid") => Some(PaymentStatus::Paid),
+        Some("unpaid") => Some(PaymentStatus::Unpaid),
+        Some("no_payment_required") => Some(PaymentStatus::NoPaymentRequired),
+        _ => None,
+    };
+    let currency = wire.currency.map(|c| c.to_ascii_uppercase());
+    let totals = wire.total_details.as_ref();
+    session.amounts = Amounts {
+        subtotal: wire.amount_subtotal,
+        discount: totals.and_then(|t| t.amount_discount),
+        tax: totals.and_then(|t| t.amount_tax),
+        // `amount_shipping` is null until a rate applies; `shipping_cost` may still say it.
+        shipping: totals
+            .and_then(|t| t.amount_shipping)
+            .or_else(|| wire.shipping_cost.as_ref().and_then(|c| c.amount_total)),
+        total: wire.amount_total,
+    };
+    if let Some(list) = wire.line_items {
+        if list.has_more {
+            session.warnings.push(Warning {
+                code: "line_items_truncated".to_owned(),
+                pointer: Some("/line_items".to_owned()),
+                detail: format!("stripe returned the first {} line items; the session has more", list.data.len()),
+            });
+        }
+        session.line_items = Some(list.data.into_iter().map(line_item).collect());
+    }
+    session.metadata = wire.metadata;
+    let selected_rate = wire.shipping_cost.and_then(|c| c.shipping_rate).and_then(|rate| match rate {
+        Expandable::Id(id) => Some(id),
+        Expandable::Object(rate) => rate.id,
+    });
+    let options = wire.shipping_options.unwrap_or_default();
+    let options = options.into_iter().map(|option| shipping_rate(option, currency.as_deref())).collect();
+    let details = shipping_details(wire.collected_information, wire.customer_details);
+    session.shipping = Some(Shipping { selected_rate, options, details });
+    session.redirects = Some(RedirectTargets {
+        success_url: wire.success_url.or(wire.return_url),
+        cancel_url: wire.cancel_url,
+        success_message: None,
+    });
+    session.currency = currency;
+    session.url = wire.url;
+    session.livemode = wire.livemode;
+    session.created_at = wire.created.and_then(timestamp::from_unix_seconds);
+    session.expires_at = wire.expires_at.and_then(timestamp::from_unix_seconds);
+    Ok(session)
+}
+
+fn line_item(item: WireLineItem) -> SessionLineItem {
+    let (unit_amount, product) = match item.price {
+        Some(WirePrice { unit_amount, product: Some(Expandable::Object(product)) }) => (unit_amount, Some(product)),
+        Some(WirePrice { unit_amount, .. }) => (unit_amount, None),
+        None => (None, None),
+    };
+    let product_metadata = product.as_ref().and_then(|p| p.metadata.as_ref());
+    let from_metadata = |key: &str| product_metadata.and_then(|m| m.get(key)).cloned();
+    SessionLineItem {
+        id: item.id,
+        name: item.description.or_else(|| product.as_ref().and_then(|p| p.name.clone())),
+        quantity: item.quantity,
+        unit_amount,
+        amount_total: item.amount_total,
+        sku: from_metadata(SKU_KEY),
+        external_id: from_metadata(EXTERNAL_ID_KEY),
+        image_url: product.as_ref().and_then(|p| p.images.as_ref()).and_then(|images| images.first().cloned()),
+    }
+}
+
+/// Without `expand[]=shipping_options.shipping_rate` only the id and amount are known.
+fn shipping_rate(option: WireShippingOption, session_currency: Option<&str>) -> ShippingRate {
+    let mut rate = ShippingRate {
+        amount: option.shipping_amount,
+        currency: session_currency.map(str::to_owned),
+        ..ShippingRate::default()
+    };
+    match option.shipping_rate {
+        Some(Expandable::Id(id)) => rate.id = Some(id),
+        Some(Expandable::Object(object)) => {
+            rate.id = object.id;
+            rate.display_name = object.display_name;
+            if let Some(fixed) = object.fixed_amount {
+                rate.amount = rate.amount.or(fixed.amount);
+                rate.currency = fixed.currency.map(|c| c.to_ascii_uppercase()).or(rate.currency);
+            }
+            rate.delivery_estimate = object.delivery_estimate.map(|e| DeliveryEstimate {
+                minimum: e.minimum.map(|b| DeliveryBound { unit: b.unit, value: b.value }),
+                maximum: e.maximum.map(|b| DeliveryBound { unit: b.unit, value: b.value }),
+            });
+        }
+        None => {}
+    }
+    rate
+}
+
+/// Name and address come from `collected_information.shipping_details`; Stripe keeps the
+/// buyer's email and phone in `customer_details`, so they are reported beside them.
+fn shipping_details(collected: Option<Collected>, customer: Option<CustomerDetails>) -> Option<Details> {
+    let shipping = collected.and_then(|c| c.shipping_details);
+    let (email, phone) = customer.map_or((None, None), |c| (c.email, c.phone));
+    if shipping.is_none() && email.is_none() && phone.is_none() {
+        return None;
+    }
+    let (name, address) = shipping.map_or((None, None), |s| (s.name, s.address.map(Address::from)));
+    Some(Details { name, first_name: None, last_name: None, email, phone, address })
+}
+
+/// The session's current collected shipping details as a form-ready object (null fields
+/// dropped), for merging a partial `shipping_details` patch.
+pub fn current_shipping_details(response: &ProviderResponse) -> Result<Map<String, Value>, AdapterError> {
+    if !response.status().is_success() {
+        return Err(error::failure(response));
+    }
+    let body = wire::json_body(response)?;
+    let mut out = Map::new();
+    let Some(details) = body.pointer("/collected_information/shipping_details").and_then(Value::as_object) else {
+        return Ok(out);
+    };
+    if let Some(name) = details.get("name").filter(|v| v.is_string()) {
+        out.insert("name".to_owned(), name.clone());
+    }
+    if let Some(address) = details.get("address").and_then(Value::as_object) {
+        let kept: Map<String, Value> = address
+            .iter()
+            .filter(|(key, value)| value.is_string() && ADDRESS_FIELDS.contains(&key.as_str()))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        out.insert("address".to_owned(), Value::Object(kept));
+    }
+    Ok(out)
+}
+
+const ADDRESS_FIELDS: [&str; 6] = ["line1", "line2", "city", "state", "postal_code", "country"];

@@ -1,0 +1,106 @@
+//! The HTTP API: routes and the middleware stack, read top to bottom.
+
+pub mod body;
+pub mod extract;
+pub mod handlers;
+pub mod openapi;
+pub mod problem;
+pub mod problems;
+pub mod rate_limit;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http::HeaderValue;
+use tower::ServiceBuilder;
+use tracing::Instrument;
+
+use crate::api::extract::RequestId;
+use crate::api::problem::ApiError;
+use crate::state::AppState;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The gateway's router over `state`.
+pub fn router(state: Arc<AppState>) -> Router {
+    let max_concurrency = state.config.server.max_concurrency;
+    Router::new()
+        .route(
+            "/v1/checkout/sessions/{id}",
+            get(handlers::retrieve_session).patch(handlers::update_session).post(handlers::update_session),
+        )
+        .route("/v1/checkout/sessions/{id}/preview", post(handlers::preview_update))
+        .route("/v1/providers", get(handlers::list_providers))
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
+        .route("/openapi.json", get(openapi::serve))
+        .route("/problems/{code}", get(handlers::explain_problem))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(
+            ServiceBuilder::new()
+                // Every response carries X-Request-Id and runs inside a span that has it.
+                .layer(axum::middleware::from_fn(request_span))
+                // A panic is a bug, but the client still gets problem+json, not a dropped connection.
+                .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+                // Shed load beyond the global concurrency limit instead of queueing without bound.
+                .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
+                .load_shed()
+                .concurrency_limit(max_concurrency),
+        )
+        .with_state(state)
+}
+
+/// Choose the request id (the client's, if sane), run the request in its span, echo the id.
+async fn request_span(mut request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), ToOwned::to_owned);
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let method = request.method().clone();
+    request.extensions_mut().insert(RequestId(request_id.clone()));
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        %method,
+        route = %route,
+        tenant = tracing::field::Empty,
+        provider = tracing::field::Empty,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    span.record("status", status);
+    span.record("latency_ms", started.elapsed().as_millis());
+    span.in_scope(|| tracing::info!(status, "request finished"));
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+async fn not_found(request_id: RequestId) -> Response {
+    ApiError::NotFound.with_request_id(&request_id.0).into_response()
+}
+
+async fn method_not_allowed(request_id: RequestId) -> Response {
+    ApiError::MethodNotAllowed.with_request_id(&request_id.0).into_response()
+}
+
+async fn overloaded(_: tower::BoxError) -> Response {
+    ApiError::Overloaded.with_request_id("").into_response()
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send>) -> Response {
+    ApiError::Internal("handler panicked".to_owned()).with_request_id("").into_response()
+}

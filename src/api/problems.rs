@@ -1,0 +1,39 @@
+//! `GET /problems/{code}`: a short human explanation of every error code the gateway returns.
+
+/// (code, HTTP status, title, explanation)
+pub const CATALOG: &[(&str, u16, &str, &str)] = &[
+    ("malformed_json", 400, "Malformed JSON", "The body is not a JSON object. Send one JSON object with the fields to change."),
+    ("invalid_session_id", 400, "Invalid session id", "The session id must match ^[A-Za-z0-9_\\-:.]{1,200}$ and the provider's own format (Mattilda: a UUID)."),
+    ("invalid_idempotency_key", 400, "Invalid Idempotency-Key", "Idempotency-Key must be 1-255 characters of A-Z, a-z, 0-9, ':', '_', '-', '.'."),
+    ("unauthenticated", 401, "Unauthenticated", "Send `Authorization: Bearer <tenant key>` with a key configured for a tenant."),
+    ("provider_not_allowed", 403, "Provider not allowed", "The Checkout-Provider header names a provider outside the tenant's allowed_providers."),
+    ("not_found", 404, "Not found", "No such route or resource on the gateway."),
+    ("session_not_found", 404, "Session not found", "The provider has no checkout session with this id."),
+    ("method_not_allowed", 405, "Method not allowed", "The route exists but not for this HTTP method."),
+    ("session_not_updatable", 409, "Session not updatable", "The provider refuses the update because the session is complete, expired or busy. Busy (a lock) is marked retryable."),
+    ("idempotency_key_in_use", 409, "Idempotency-Key in use", "A request with the same Idempotency-Key is still being processed. Retry later with the same key."),
+    ("payload_too_large", 413, "Payload too large", "The body exceeds server.max_body_bytes."),
+    ("unsupported_media_type", 415, "Unsupported media type", "Send Content-Type: application/json or application/merge-patch+json."),
+    ("validation_failed", 422, "Validation failed", "The body breaks the unified schema or the provider's rules; errors[] lists every violation with its JSON pointer."),
+    ("unsupported_field", 422, "Field not supported by provider", "The resolved provider cannot express these fields; errors[] lists all of them. Tenants may opt into on_unsupported = \"ignore\"."),
+    ("idempotency_key_reused", 422, "Idempotency-Key reused", "The same Idempotency-Key was used with a different request (at the gateway or at the provider)."),
+    ("provider_rejected", 422, "Provider rejected the request", "The provider refused the request as invalid; provider{} holds its own status, code and message."),
+    ("rate_limited", 429, "Rate limited", "The tenant's gateway rate limit is exhausted; wait Retry-After seconds."),
+    ("provider_rate_limited", 429, "Provider rate limited", "The provider kept answering 429 after retries; Retry-After is passed on."),
+    ("internal_error", 500, "Internal error", "A gateway bug. Never expected; report the request_id."),
+    ("provider_authentication_failed", 502, "Provider authentication failed", "The provider rejected the gateway's credentials: an operator problem, the tenant's key is fine."),
+    ("provider_error", 502, "Provider error", "The provider answered 5xx after retries, an unparseable or oversized body, or an unexpected status."),
+    ("overloaded", 503, "Gateway overloaded", "The gateway is at server.max_concurrency and shed this request; retry after Retry-After."),
+    ("provider_unavailable", 503, "Provider unavailable", "The provider could not be reached after retries; retry after Retry-After."),
+    ("provider_timeout", 504, "Provider timeout", "The provider did not answer within the deadline. The update may or may not have been applied; retry with the same Idempotency-Key."),
+];
+
+pub fn title(code: &str) -> &'static str {
+    CATALOG.iter().find(|(c, ..)| *c == code).map_or("Error", |(_, _, title, _)| title)
+}
+
+pub fn explain(code: &str) -> Option<serde_json::Value> {
+    CATALOG.iter().find(|(c, ..)| *c == code).map(|(code, status, title, explanation)| {
+        serde_json::json!({ "code": code, "status": status, "title": title, "explanation": explanation })
+    })
+}

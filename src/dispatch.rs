@@ -1,0 +1,214 @@
+//! Sends one adapter-built request to its provider: per-attempt timeout within the overall
+//! deadline, retries with exponential backoff and full jitter when safe, `Retry-After`
+//! honoured up to the cap, and a bounded response body. Knows nothing about any provider: the
+//! adapter's `retry_advice` carries provider-specific retry signals.
+
+use std::time::Duration;
+
+use checkout_provider_interface::{ProviderRequest, ProviderResponse};
+use rand::Rng;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::config::{Provider, RetryPolicy};
+
+/// Header carrying the gateway's request id to the provider.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+pub struct Dispatcher {
+    client: reqwest::Client,
+    max_response_bytes: usize,
+}
+
+/// Why no usable provider answer was obtained.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("the provider did not answer within the deadline")]
+    Timeout,
+    #[error("the provider could not be reached: {detail}")]
+    Unreachable { detail: String },
+    #[error("the provider's response exceeded {limit} bytes")]
+    ResponseTooLarge { limit: usize },
+    #[error("the connection to the provider failed: {detail}")]
+    Transport { detail: String },
+}
+
+/// How one attempt ended.
+enum Attempt {
+    Answered(ProviderResponse),
+    Failed(DispatchError),
+}
+
+impl Dispatcher {
+    pub fn new(max_response_bytes: usize) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(256)
+            .tcp_nodelay(true)
+            // Redirects would resend credentials elsewhere; providers do not redirect API calls.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+        Ok(Self { client, max_response_bytes })
+    }
+
+    /// Send `request` to `provider`, retrying when `retry_safe` and the answer says so.
+    pub async fn send(
+        &self,
+        provider: &Provider,
+        request: &ProviderRequest,
+        request_id: &str,
+        deadline: Instant,
+        retry_safe: bool,
+    ) -> Result<ProviderResponse, DispatchError> {
+        let max_attempts = if retry_safe { provider.retry.max_attempts } else { 1 };
+        let mut attempt = 1;
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(DispatchError::Timeout);
+            }
+            let budget = provider.timeout.min(deadline - now);
+            let span = tracing::info_span!("provider_attempt", provider = %provider.name, attempt, status = tracing::field::Empty, latency_ms = tracing::field::Empty);
+            let started = Instant::now();
+            let outcome = self.attempt(provider, request, request_id, budget).instrument(span.clone()).await;
+            span.record("latency_ms", started.elapsed().as_millis());
+            let retry_wait = match &outcome {
+                Attempt::Answered(response) => {
+                    span.record("status", response.status().as_u16());
+                    should_retry(provider, response).then(|| retry_after(response))
+                }
+                Attempt::Failed(DispatchError::ResponseTooLarge { .. }) => None,
+                Attempt::Failed(error) => {
+                    tracing::warn!(parent: &span, provider = %provider.name, attempt, error = %error, "provider attempt failed");
+                    Some(None)
+                }
+            };
+            let Some(hint) = retry_wait.filter(|_| attempt < max_attempts) else {
+                return finish(outcome);
+            };
+            let wait = backoff(&provider.retry, attempt, hint);
+            if Instant::now() + wait >= deadline {
+                return finish(outcome);
+            }
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(&self, provider: &Provider, request: &ProviderRequest, request_id: &str, budget: Duration) -> Attempt {
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let url = format!("{}{path}", provider.base_url);
+        let mut builder = self.client.request(request.method().clone(), url).headers(request.headers().clone()).timeout(budget);
+        builder = builder.header(REQUEST_ID_HEADER, request_id);
+        if !request.body().is_empty() {
+            builder = builder.body(request.body().clone());
+        }
+        let result = tokio::time::timeout(budget, async {
+            let response = builder.send().await.map_err(|e| classify(&e))?;
+            self.read(response).await
+        })
+        .await;
+        match result {
+            Ok(Ok(response)) => Attempt::Answered(response),
+            Ok(Err(error)) => Attempt::Failed(error),
+            Err(_) => Attempt::Failed(DispatchError::Timeout),
+        }
+    }
+
+    /// Read the body up to the response limit.
+    async fn read(&self, mut response: reqwest::Response) -> Result<ProviderResponse, DispatchError> {
+        let limit = self.max_response_bytes;
+        if response.content_length().is_some_and(|len| len > limit as u64) {
+            return Err(DispatchError::ResponseTooLarge { limit });
+        }
+        let mut builder = http::Response::builder().status(response.status());
+        for (name, value) in response.headers() {
+            builder = builder.header(name, value);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
+            if body.len() + chunk.len() > limit {
+                return Err(DispatchError::ResponseTooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        builder.body(body).map_err(|e| DispatchError::Transport { detail: e.to_string() })
+    }
+}
+
+fn finish(outcome: Attempt) -> Result<ProviderResponse, DispatchError> {
+    match outcome {
+        Attempt::Answered(response) => Ok(response),
+        Attempt::Failed(error) => Err(error),
+    }
+}
+
+fn classify(error: &reqwest::Error) -> DispatchError {
+    if error.is_timeout() {
+        DispatchError::Timeout
+    } else if error.is_connect() {
+        DispatchError::Unreachable { detail: error_chain(error) }
+    } else {
+        DispatchError::Transport { detail: error_chain(error) }
+    }
+}
+
+/// The error and its sources (the URL in it is ours: base URL and path, no credentials).
+fn error_chain(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// DESIGN §5: retry on 429, 500/502/503/504, or when the adapter's provider-specific advice
+/// says so (which also vetoes).
+fn should_retry(provider: &Provider, response: &ProviderResponse) -> bool {
+    provider
+        .adapter
+        .retry_advice(response)
+        .unwrap_or_else(|| matches!(response.status().as_u16(), 429 | 500 | 502 | 503 | 504))
+}
+
+/// `Retry-After` in seconds, when the provider sent one.
+pub fn retry_after(response: &ProviderResponse) -> Option<Duration> {
+    let value = response.headers().get(http::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// Full jitter: a random wait in `[0, min(cap, base·2^(attempt-1))]`; a `Retry-After` hint
+/// replaces it, capped at `max_delay`.
+fn backoff(policy: &RetryPolicy, attempt: u32, hint: Option<Duration>) -> Duration {
+    if let Some(hint) = hint {
+        return hint.min(policy.max_delay);
+    }
+    let exponential = policy.base_delay.saturating_mul(2_u32.saturating_pow(attempt.saturating_sub(1)));
+    let ceiling = exponential.min(policy.max_delay);
+    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(rand::rng().random_range(0..=millis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_within_the_exponential_ceiling_and_the_cap() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(250),
+        };
+        for _ in 0..200 {
+            assert!(backoff(&policy, 1, None) <= Duration::from_millis(100));
+            assert!(backoff(&policy, 4, None) <= Duration::from_millis(250));
+        }
+        assert_eq!(backoff(&policy, 1, Some(Duration::from_secs(10))), Duration::from_millis(250));
+        assert_eq!(backoff(&policy, 1, Some(Duration::from_millis(20))), Duration::from_millis(20));
+    }
+}

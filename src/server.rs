@@ -1,0 +1,94 @@
+//! Binding and serving: the gateway and (when enabled) the simulators, with graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::state::AppState;
+
+/// A started gateway. Dropping it does not stop it; call [`Running::shutdown`].
+pub struct Running {
+    pub addr: SocketAddr,
+    pub simulator_addr: Option<SocketAddr>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    grace: Duration,
+}
+
+impl Running {
+    /// Stop accepting, let in-flight requests finish within the grace period, then return.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            if tokio::time::timeout(self.grace, task).await.is_err() {
+                tracing::warn!("in-flight requests did not finish within the shutdown grace period");
+            }
+        }
+    }
+}
+
+/// Bind the listeners and start serving `config`.
+pub async fn start(config: Config) -> Result<Running, String> {
+    let simulator = match &config.simulator_listen {
+        Some(listen) => {
+            let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot bind simulator.listen {listen}: {e}"))?;
+            Some((listener, crate::simulators::router(&config.simulators)))
+        }
+        None => None,
+    };
+    let listen = config.server.listen.clone();
+    let listener = TcpListener::bind(&listen).await.map_err(|e| format!("cannot bind server.listen {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let grace = config.server.shutdown_grace;
+    let state = AppState::new(config)?;
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let mut simulator_addr = None;
+    if let Some((listener, router)) = simulator {
+        simulator_addr = listener.local_addr().ok();
+        tasks.push(tokio::spawn(serve(listener, router, stopped.clone())));
+    }
+    tasks.push(tokio::spawn(serve(listener, crate::api::router(state), stopped)));
+    Ok(Running { addr, simulator_addr, stop, tasks, grace })
+}
+
+async fn serve(listener: TcpListener, router: axum::Router, mut stopped: watch::Receiver<bool>) {
+    let shutdown = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+        tracing::error!(error = %e, "server stopped with an error");
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
+/// The state a request runs with; exposed for in-process tests.
+pub fn state(config: Config) -> Result<Arc<AppState>, String> {
+    AppState::new(config)
+}

@@ -1,0 +1,212 @@
+//! The unified update pipeline, independent of HTTP: validate the body against the schema,
+//! type it, check it against the provider's capabilities (rejecting or dropping unsupported
+//! fields), then build, send and map the provider call(s).
+
+use std::sync::Arc;
+
+use checkout_provider_interface::capability::check_update;
+use checkout_provider_interface::{
+    AdapterError, Context, FieldProblem, ProviderRequest, ProviderResponse, UnifiedSession, UnifiedUpdate, Warning,
+};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::api::problem::{ApiError, ProviderRef};
+use crate::config::{OnUnsupported, Provider};
+use crate::dispatch::{DispatchError, retry_after};
+use crate::state::AppState;
+
+/// A validated update, ready for its provider.
+pub struct Prepared {
+    pub update: UnifiedUpdate,
+    /// `field_ignored` warnings under `on_unsupported = "ignore"`.
+    pub warnings: Vec<Warning>,
+    /// Nothing the provider can express is left: the update becomes a read.
+    pub nothing_to_send: bool,
+}
+
+/// Validate `body` for `provider`. Every problem is reported at once.
+pub fn prepare(state: &AppState, provider: &Provider, mut body: Value, mode: OnUnsupported) -> Result<Prepared, ApiError> {
+    let violations = state.schema.violations(&body);
+    if !violations.is_empty() {
+        return Err(ApiError::ValidationFailed(violations));
+    }
+    let mut update = typed(&body)?;
+    let mut warnings = Vec::new();
+    let check = check_update(provider.adapter.as_ref(), &update);
+    if !check.unsupported.is_empty() {
+        if mode == OnUnsupported::Reject {
+            return Err(ApiError::UnsupportedField { provider: provider_ref(provider), problems: check.unsupported });
+        }
+        for problem in &check.unsupported {
+            warnings.push(Warning {
+                code: "field_ignored".to_owned(),
+                pointer: Some(problem.pointer.clone()),
+                detail: problem.detail.clone(),
+            });
+        }
+        remove_pointers(&mut body, check.unsupported.iter().map(|p| p.pointer.as_str()));
+        update = typed(&body)?;
+        let recheck = check_update(provider.adapter.as_ref(), &update);
+        if !recheck.unsupported.is_empty() {
+            return Err(ApiError::UnsupportedField { provider: provider_ref(provider), problems: recheck.unsupported });
+        }
+    }
+    if !check.invalid.is_empty() {
+        return Err(ApiError::ValidationFailed(check.invalid));
+    }
+    let nothing_to_send = !update.provider_options.contains_key(provider.kind) && without_options(&update);
+    Ok(Prepared { update, warnings, nothing_to_send })
+}
+
+fn without_options(update: &UnifiedUpdate) -> bool {
+    UnifiedUpdate { provider_options: Default::default(), ..update.clone() } == UnifiedUpdate::default()
+}
+
+/// The schema has passed, so a failure here means schema and types disagree: report it as a
+/// validation problem rather than a 500, with serde's own description.
+fn typed(body: &Value) -> Result<UnifiedUpdate, ApiError> {
+    serde_json::from_value(body.clone()).map_err(|e| ApiError::ValidationFailed(vec![FieldProblem::new("", e.to_string())]))
+}
+
+/// Remove the values at `pointers`, deepest and highest-index first so indices stay valid.
+fn remove_pointers<'a>(body: &mut Value, pointers: impl Iterator<Item = &'a str>) {
+    let mut pointers: Vec<&str> = pointers.collect();
+    pointers.sort_by_key(|p| std::cmp::Reverse(pointer_order(p)));
+    for pointer in pointers {
+        let Some((parent, last)) = pointer.rsplit_once('/') else { continue };
+        let token = last.replace("~1", "/").replace("~0", "~");
+        match body.pointer_mut(parent) {
+            Some(Value::Object(map)) => {
+                map.remove(&token);
+            }
+            Some(Value::Array(items)) => {
+                if let Ok(index) = token.parse::<usize>() {
+                    if index < items.len() {
+                        items.remove(index);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Sort key: tokens compared numerically where numeric, so `/line_items/10` follows `/line_items/9`.
+fn pointer_order(pointer: &str) -> Vec<(u64, String)> {
+    pointer.split('/').map(|t| (t.parse::<u64>().unwrap_or(u64::MAX), t.to_owned())).collect()
+}
+
+pub fn provider_ref(provider: &Provider) -> ProviderRef {
+    ProviderRef { name: provider.name.clone(), kind: provider.kind }
+}
+
+/// A fresh context for one provider call.
+pub fn context(session_id: &str, request_id: &str, idempotency_key: &str) -> Context {
+    Context {
+        session_id: session_id.to_owned(),
+        request_id: request_id.to_owned(),
+        idempotency_key: idempotency_key.to_owned(),
+        now: time::OffsetDateTime::now_utc(),
+        nonce: uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+/// Send an update (reading first when the adapter needs the current state) and map the answer.
+pub async fn execute(
+    state: &AppState,
+    provider: &Arc<Provider>,
+    prepared: &Prepared,
+    ctx: &Context,
+    deadline: Instant,
+) -> Result<(UnifiedSession, ProviderResponse), ApiError> {
+    let adapter = provider.adapter.as_ref();
+    if prepared.nothing_to_send {
+        return retrieve(state, provider, ctx, deadline).await;
+    }
+    let current = if adapter.needs_current_state(&prepared.update) {
+        let read_ctx = Context { nonce: uuid::Uuid::new_v4().to_string(), ..ctx.clone() };
+        let read = adapter.build_retrieve(&read_ctx).map_err(|e| adapter_error(state, provider, e, None))?;
+        let response = send(state, provider, &read, ctx, deadline, true).await?;
+        if !response.status().is_success() {
+            // The read failed: its error is the answer (e.g. 404 session_not_found).
+            let error = match adapter.parse_session(&response, &read_ctx) {
+                Err(e) => e,
+                Ok(_) => AdapterError::unparseable(format!("read answered {}", response.status())),
+            };
+            return Err(adapter_error(state, provider, error, Some(&response)));
+        }
+        Some(response)
+    } else {
+        None
+    };
+    let request =
+        adapter.build_update(&prepared.update, current.as_ref(), ctx).map_err(|e| adapter_error(state, provider, e, None))?;
+    let retry_safe = adapter.capabilities().idempotency != checkout_provider_interface::IdempotencyMode::Unsafe;
+    let response = send(state, provider, &request, ctx, deadline, retry_safe).await?;
+    parse(state, provider, response, ctx)
+}
+
+/// Read a session and map it.
+pub async fn retrieve(
+    state: &AppState,
+    provider: &Arc<Provider>,
+    ctx: &Context,
+    deadline: Instant,
+) -> Result<(UnifiedSession, ProviderResponse), ApiError> {
+    let request = provider.adapter.build_retrieve(ctx).map_err(|e| adapter_error(state, provider, e, None))?;
+    let response = send(state, provider, &request, ctx, deadline, true).await?;
+    parse(state, provider, response, ctx)
+}
+
+fn parse(
+    state: &AppState,
+    provider: &Provider,
+    response: ProviderResponse,
+    ctx: &Context,
+) -> Result<(UnifiedSession, ProviderResponse), ApiError> {
+    match provider.adapter.parse_session(&response, ctx) {
+        Ok(mut session) => {
+            session.provider.clone_from(&provider.name);
+            Ok((session, response))
+        }
+        Err(error) => Err(adapter_error(state, provider, error, Some(&response))),
+    }
+}
+
+async fn send(
+    state: &AppState,
+    provider: &Provider,
+    request: &ProviderRequest,
+    ctx: &Context,
+    deadline: Instant,
+    retry_safe: bool,
+) -> Result<ProviderResponse, ApiError> {
+    state.dispatcher.send(provider, request, &ctx.request_id, deadline, retry_safe).await.map_err(|error| {
+        let provider = provider_ref(provider);
+        match error {
+            DispatchError::Timeout => ApiError::ProviderTimeout { provider },
+            DispatchError::Unreachable { detail } => ApiError::ProviderUnavailable { provider, detail, retry_after_secs: 1 },
+            error @ (DispatchError::ResponseTooLarge { .. } | DispatchError::Transport { .. }) => {
+                ApiError::ProviderUnparseable { provider, detail: error.to_string() }
+            }
+        }
+    })
+}
+
+/// Map an adapter error to the API error; provider texts pass the secret scrubber.
+pub fn adapter_error(state: &AppState, provider: &Provider, error: AdapterError, response: Option<&ProviderResponse>) -> ApiError {
+    let reference = provider_ref(provider);
+    match error {
+        AdapterError::InvalidSessionId(why) => ApiError::InvalidSessionId(why),
+        AdapterError::Unsupported(problems) => ApiError::UnsupportedField { provider: reference, problems },
+        AdapterError::Invalid(problems) => ApiError::ValidationFailed(problems),
+        AdapterError::Unparseable(detail) => ApiError::ProviderUnparseable { provider: reference, detail: state.scrub(&detail) },
+        AdapterError::Provider(mut failure) => {
+            failure.message = failure.message.map(|m| state.scrub(&m));
+            failure.param = failure.param.map(|m| state.scrub(&m));
+            let retry_after_secs = response.and_then(retry_after).map(|d| d.as_secs());
+            ApiError::Provider { provider: reference, failure, retry_after_secs }
+        }
+    }
+}
