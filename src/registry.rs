@@ -4,7 +4,10 @@
 use checkout_provider_interface::ProviderFactory;
 
 /// Every provider kind the gateway can be configured with.
-pub static PROVIDERS: &[&ProviderFactory] = &[];
+pub static PROVIDERS: &[&ProviderFactory] = &[
+    &checkout_provider_crypto_invoice::FACTORY,
+    &checkout_provider_paypercut::FACTORY,
+];
 
 /// The factory for `kind`, if the gateway knows it.
 pub fn factory(kind: &str) -> Option<&'static ProviderFactory> {

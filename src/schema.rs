@@ -42,6 +42,16 @@ impl UpdateSchema {
                         problems.push(FieldProblem::new(pointer, format!("unknown field `{field}`")));
                     }
                 }
+                // A `not` message would quote the whole subschema; its description says it better.
+                ValidationErrorKind::Not { .. } => {
+                    let described = self
+                        .document
+                        .pointer(error.schema_path().as_str())
+                        .and_then(|schema| schema.get("description"))
+                        .and_then(Value::as_str);
+                    let detail = described.map_or_else(|| truncate(error.to_string()), ToOwned::to_owned);
+                    problems.push(FieldProblem::new(base, detail));
+                }
                 _ => problems.push(FieldProblem::new(base, truncate(error.to_string()))),
             }
         }

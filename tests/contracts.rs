@@ -39,7 +39,10 @@ fn every_case_request_is_valid_unified_input() {
             }
             let text = std::fs::read_to_string(&path).expect("read case");
             let case: Case = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            if let Some(request) = &case.unified_request {
+            // Cases that show an adapter's own validation may overlap the schema's rules.
+            let expects_validation_failure =
+                case.expected_rejection.as_ref().is_some_and(|r| r["code"] == "validation_failed");
+            if let Some(request) = case.unified_request.as_ref().filter(|_| !expects_validation_failure) {
                 let violations = schema.violations(request);
                 if !violations.is_empty() {
                     failures.push(format!("{}: {violations:?}", path.display()));

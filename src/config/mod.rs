@@ -177,7 +177,8 @@ fn build_provider(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Re
     if raw.retry.max_attempts == 0 {
         return Err(ConfigError::new(key("retry.max_attempts"), "must be at least 1"));
     }
-    let setup = ProviderSetup { name, settings: &raw.settings, secrets };
+    let scoped = secrets.scoped(name);
+    let setup = ProviderSetup { name, settings: &raw.settings, secrets: &scoped };
     let adapter = (factory.build)(&setup).map_err(|e| adapter_config_error(name, &e))?;
     Ok(Provider {
         name: name.to_owned(),
@@ -196,7 +197,8 @@ fn build_provider(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Re
 fn build_simulator(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Result<Arc<dyn Simulator>, ConfigError> {
     let factory = crate::registry::factory(&raw.kind)
         .ok_or_else(|| ConfigError::new(format!("providers.{name}.kind"), "unknown provider kind"))?;
-    let setup = ProviderSetup { name, settings: &raw.settings, secrets };
+    let scoped = secrets.scoped(name);
+    let setup = ProviderSetup { name, settings: &raw.settings, secrets: &scoped };
     (factory.simulator)(&setup).map_err(|e| adapter_config_error(name, &e))
 }
 

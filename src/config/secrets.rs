@@ -13,9 +13,16 @@ pub struct StartupSecrets {
 }
 
 impl StartupSecrets {
-    /// The warnings, and every secret value resolved (for scrubbing provider texts).
+    /// A resolver for one provider's table, so warnings name the full key.
+    pub fn scoped<'a>(&'a self, provider: &'a str) -> ScopedSecrets<'a> {
+        ScopedSecrets { inner: self, provider }
+    }
+
+    /// The warnings (each once), and every secret value resolved (for scrubbing provider texts).
     pub fn finish(self) -> (Vec<String>, Vec<Secret>) {
-        (self.warnings.into_inner(), self.resolved.into_inner())
+        let mut warnings = self.warnings.into_inner();
+        warnings.dedup();
+        (warnings, self.resolved.into_inner())
     }
 }
 
@@ -41,5 +48,19 @@ impl SecretResolver for StartupSecrets {
         let secret = Secret::new(value);
         self.resolved.borrow_mut().push(secret.clone());
         Ok(secret)
+    }
+}
+
+/// [`StartupSecrets`] for one provider table. Errors keep the key relative (the config layer
+/// prefixes it); warnings get the full key.
+pub struct ScopedSecrets<'a> {
+    inner: &'a StartupSecrets,
+    provider: &'a str,
+}
+
+impl SecretResolver for ScopedSecrets<'_> {
+    fn resolve(&self, key: &str, reference: &SecretRef) -> Result<Secret, ConfigError> {
+        let full_key = format!("providers.{}.{key}", self.provider);
+        self.inner.resolve(&full_key, reference).map_err(|e| ConfigError::new(key, e.message))
     }
 }

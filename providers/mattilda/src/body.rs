@@ -143,6 +143,14 @@ fn merged_details(current: Option<&Value>, patch: &DetailsPatch) -> Value {
 
 fn merged_address(current: Option<&Value>, patch: &AddressPatch) -> Value {
     let mut out = current.and_then(Value::as_object).cloned().unwrap_or_default();
+    // Mattilda-only fields derived from ones the client changes would go stale: `state_code`
+    // (ISO 3166-2) encodes state and country, `house_number_or_name` repeats part of line 1.
+    if !patch.state.is_absent() || !patch.country.is_absent() {
+        out.remove("state_code");
+    }
+    if !patch.line1.is_absent() {
+        out.remove("house_number_or_name");
+    }
     apply(&mut out, "line1", &patch.line1, str::to_owned);
     apply(&mut out, "line2", &patch.line2, str::to_owned);
     apply(&mut out, "city", &patch.city, str::to_owned);
@@ -199,7 +207,7 @@ mod tests {
     #[test]
     fn details_merge_into_the_current_buyer() {
         let current = json!({"buyer": {"display_name": "J", "billing_details": {"first_name": "A", "tax_id": {"value": "1", "kind": "us.ein"},
-            "address": {"line1": "old", "line2": "flat 2", "organization": "Acme"}}}});
+            "address": {"line1": "old", "line2": "flat 2", "organization": "Acme", "state_code": "US-CA"}}}});
         let got = body(
             json!({"billing_details": {"last_name": "B", "phone": null, "address": {"line2": null, "country": "us"}},
                    "shipping_details": null}),

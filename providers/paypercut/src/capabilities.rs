@@ -41,7 +41,6 @@ pub(crate) fn missing_shipping_rate() -> FieldProblem {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failing test should stop at the broken step")]
 mod tests {
     use checkout_provider_interface::UnifiedUpdate;
     use serde_json::json;

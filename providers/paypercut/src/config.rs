@@ -45,7 +45,6 @@ pub(crate) fn bearer(key: &Secret) -> String {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failing test should stop at the broken step")]
 mod tests {
     use checkout_provider_interface::contract::InlineSecrets;
     use checkout_provider_interface::{ConfigError, ProviderSetup};

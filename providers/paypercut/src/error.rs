@@ -115,7 +115,6 @@ pub(crate) fn body(kind: &str, code: Option<&str>, param: Option<&str>, message:
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, clippy::panic, reason = "a failing test should stop at the broken step")]
 mod tests {
     use checkout_provider_interface::{AdapterError, FailureClass, Secret};
     use serde_json::json;

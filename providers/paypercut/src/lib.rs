@@ -83,7 +83,6 @@ impl Adapter for Paypercut {
 }
 
 #[cfg(test)]
-#[expect(clippy::panic, reason = "the report of every failing case is the test failure")]
 mod contract_cases {
     #[test]
     fn all_contract_cases_pass() {

@@ -90,7 +90,6 @@ fn idempotency_key(key: &str) -> Result<HeaderValue, AdapterError> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failing test should stop at the broken step")]
 mod tests {
     use checkout_provider_interface::wire::describe_request;
     use checkout_provider_interface::{AdapterError, Context, Secret, UnifiedUpdate};

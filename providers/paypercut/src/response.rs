@@ -308,7 +308,6 @@ fn time_field(value: Option<&Value>, pointer: &str, warnings: &mut Vec<Warning>)
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failing test should stop at the broken step")]
 mod tests {
     use checkout_provider_interface::{AdapterError, PaymentStatus, SessionStatus};
     use serde_json::json;

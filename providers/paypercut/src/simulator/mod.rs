@@ -205,5 +205,4 @@ fn percent_decode(segment: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, clippy::panic, reason = "a failing test should stop at the broken step")]
 mod tests;
