@@ -9,6 +9,7 @@
 pub mod api;
 pub mod config;
 pub mod dispatch;
+pub mod idempotency;
 pub mod registry;
 pub mod schema;
 pub mod server;

@@ -57,7 +57,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve { config: None }) {
         Command::Serve { config } => serve(load(config.as_ref())?),
         Command::CheckConfig { config } => check_config(&load(config.as_ref())?),
-        Command::Translate { provider, config, session, file } => translate(load(config.as_ref())?, &provider, &session, file),
+        Command::Translate { provider, config, session, file } => {
+            translate(load(config.as_ref())?, &provider, &session, file)
+        }
         Command::HashKey => {
             let mut key = String::new();
             std::io::stdin().read_to_string(&mut key).context("reading the key from stdin")?;
@@ -83,12 +85,24 @@ fn serve(config: Config) -> anyhow::Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
+        let source = config.source.clone();
         let running = server::start(config).await.map_err(anyhow::Error::msg)?;
         if let Some(addr) = running.simulator_addr {
             tracing::info!(%addr, "provider simulators listening");
         }
         tracing::info!(addr = %running.addr, "checkout-gateway listening");
-        server::shutdown_signal().await;
+        let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        let shutdown = server::shutdown_signal();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = server::hangup(&mut hangups) => {
+                    // Refusals are logged inside; the old config stays in force.
+                    let _ = server::reload(&running.gateway, &source);
+                }
+            }
+        }
         tracing::info!("shutting down: finishing in-flight requests");
         running.shutdown().await;
         Ok(())
@@ -126,9 +140,12 @@ fn translate(config: Config, provider: &str, session: &str, file: Option<PathBuf
         }
     }
     let body: serde_json::Value = serde_json::from_str(&text).context("the body is not JSON")?;
-    let state = server::state(config).map_err(anyhow::Error::msg)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let state = runtime.block_on(checkout_gateway::state::AppState::new(config)).map_err(anyhow::Error::msg)?;
     let provider = state.provider(provider).with_context(|| format!("no provider named `{provider}`"))?.clone();
-    let problem = |e: api::problem::ApiError| anyhow::anyhow!(serde_json::to_string_pretty(&e.to_problem("translate")).unwrap_or_default());
+    let problem = |e: api::problem::ApiError| {
+        anyhow::anyhow!(serde_json::to_string_pretty(&e.to_problem("translate")).unwrap_or_default())
+    };
     let prepared = update::prepare(&state, &provider, body, config::OnUnsupported::Reject).map_err(problem)?;
     let ctx = update::context(session, "translate", &uuid::Uuid::new_v4().to_string());
     let preview = api::handlers::preview(&state, &provider, &prepared, &ctx).map_err(problem)?;

@@ -5,8 +5,10 @@ use checkout_provider_interface::ProviderFactory;
 
 /// Every provider kind the gateway can be configured with.
 pub static PROVIDERS: &[&ProviderFactory] = &[
-    &checkout_provider_crypto_invoice::FACTORY,
+    &checkout_provider_stripe::FACTORY,
+    &checkout_provider_mattilda::FACTORY,
     &checkout_provider_paypercut::FACTORY,
+    &checkout_provider_crypto_invoice::FACTORY,
 ];
 
 /// The factory for `kind`, if the gateway knows it.

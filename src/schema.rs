@@ -38,7 +38,8 @@ impl UpdateSchema {
                 // Name each unknown field itself, so a typo points at the typo.
                 ValidationErrorKind::AdditionalProperties { unexpected } => {
                     for field in unexpected {
-                        let pointer = format!("{base}/{}", checkout_provider_interface::capability::escape_pointer(field));
+                        let pointer =
+                            format!("{base}/{}", checkout_provider_interface::capability::escape_pointer(field));
                         problems.push(FieldProblem::new(pointer, format!("unknown field `{field}`")));
                     }
                 }

@@ -9,11 +9,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::state::AppState;
+use crate::state::{AppState, Gateway};
 
 /// A started gateway. Dropping it does not stop it; call [`Running::shutdown`].
 pub struct Running {
     pub addr: SocketAddr,
+    /// The live state holder, for reloads.
+    pub gateway: Arc<Gateway>,
     pub simulator_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -36,7 +38,8 @@ impl Running {
 pub async fn start(config: Config) -> Result<Running, String> {
     let simulator = match &config.simulator_listen {
         Some(listen) => {
-            let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot bind simulator.listen {listen}: {e}"))?;
+            let listener =
+                TcpListener::bind(listen).await.map_err(|e| format!("cannot bind simulator.listen {listen}: {e}"))?;
             Some((listener, crate::simulators::router(&config.simulators)))
         }
         None => None,
@@ -45,7 +48,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let listener = TcpListener::bind(&listen).await.map_err(|e| format!("cannot bind server.listen {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let grace = config.server.shutdown_grace;
-    let state = AppState::new(config)?;
+    let gateway = Gateway::new(AppState::new(config).await?);
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     let mut simulator_addr = None;
@@ -53,8 +56,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
         simulator_addr = listener.local_addr().ok();
         tasks.push(tokio::spawn(serve(listener, router, stopped.clone())));
     }
-    tasks.push(tokio::spawn(serve(listener, crate::api::router(state), stopped)));
-    Ok(Running { addr, simulator_addr, stop, tasks, grace })
+    tasks.push(tokio::spawn(serve(listener, crate::api::router(Arc::clone(&gateway)), stopped)));
+    Ok(Running { addr, gateway, simulator_addr, stop, tasks, grace })
 }
 
 async fn serve(listener: TcpListener, router: axum::Router, mut stopped: watch::Receiver<bool>) {
@@ -88,7 +91,25 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// The state a request runs with; exposed for in-process tests.
-pub fn state(config: Config) -> Result<Arc<AppState>, String> {
-    AppState::new(config)
+/// Reload the config at `path` into `gateway` (SIGHUP): an invalid config is refused and
+/// logged, and the old one stays in force.
+pub fn reload(gateway: &Gateway, path: &std::path::Path) -> Result<(), String> {
+    let result = crate::config::load(path).map_err(|e| e.to_string()).and_then(|config| gateway.reload(config));
+    match &result {
+        Ok(()) => tracing::info!(path = %path.display(), "config reloaded"),
+        Err(error) => {
+            tracing::error!(path = %path.display(), error = %error, "config reload refused; the old config stays");
+        }
+    }
+    result
+}
+
+/// Resolves on every SIGHUP (never on platforms without it).
+pub async fn hangup(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
 }

@@ -24,7 +24,8 @@ pub fn router(simulators: &[(String, Arc<dyn Simulator>)]) -> Router {
 async fn route(State(simulators): State<Simulators>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
-    let (name, rest) = path.trim_start_matches('/').split_once('/').map_or((path.trim_start_matches('/'), ""), |(n, r)| (n, r));
+    let (name, rest) =
+        path.trim_start_matches('/').split_once('/').map_or((path.trim_start_matches('/'), ""), |(n, r)| (n, r));
     let Some(simulator) = simulators.get(name).cloned() else {
         return (http::StatusCode::NOT_FOUND, format!("no simulated provider named `{name}`")).into_response();
     };

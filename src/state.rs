@@ -1,26 +1,58 @@
-//! What every request shares: the loaded config, the compiled schema, the HTTP client and the
-//! per-tenant rate limiters. Swapped as a whole on reload, so a request keeps the state it
-//! started with.
+//! What requests share. [`AppState`] is built from one config and swapped as a whole on reload
+//! (a request keeps the snapshot it started with); the HTTP client, circuit breakers and
+//! idempotency store live across reloads.
 
 use std::sync::Arc;
 
-use crate::config::{Config, Provider, Tenant};
+use arc_swap::ArcSwap;
+
+use crate::api::rate_limit::TenantLimiter;
+use crate::config::{Config, Provider, StoreKind, Tenant};
 use crate::dispatch::Dispatcher;
+use crate::idempotency::{IdempotencyStore, MemoryStore, RedisStore};
 use crate::schema::UpdateSchema;
 
 pub struct AppState {
     pub config: Config,
-    pub schema: UpdateSchema,
+    pub schema: Arc<UpdateSchema>,
     pub dispatcher: Dispatcher,
-    pub limiter: crate::api::rate_limit::TenantLimiter,
+    pub limiter: TenantLimiter,
+    pub store: Arc<dyn IdempotencyStore>,
 }
 
 impl AppState {
-    pub fn new(config: Config) -> Result<Arc<Self>, String> {
-        let schema = UpdateSchema::compile()?;
+    /// Build the first state: compile the schema, connect the store.
+    pub async fn new(config: Config) -> Result<Arc<Self>, String> {
+        let schema = Arc::new(UpdateSchema::compile()?);
         let dispatcher = Dispatcher::new(config.server.max_response_bytes)?;
-        let limiter = crate::api::rate_limit::TenantLimiter::new(&config.tenants);
-        Ok(Arc::new(Self { config, schema, dispatcher, limiter }))
+        let store: Arc<dyn IdempotencyStore> = match config.idempotency.store {
+            StoreKind::Memory => Arc::new(MemoryStore::new(config.idempotency.max_entries)),
+            StoreKind::Redis => {
+                let url = config.idempotency.redis_url.as_deref().unwrap_or_default();
+                Arc::new(RedisStore::connect(url).await.map_err(|e| format!("idempotency.redis_url: {e}"))?)
+            }
+        };
+        let limiter = TenantLimiter::new(&config.tenants, store.shared_connection());
+        Ok(Arc::new(Self { config, schema, dispatcher, limiter, store }))
+    }
+
+    /// The state for a reloaded config, keeping what outlives reloads. The store cannot change
+    /// without a restart.
+    pub fn reloaded(&self, config: Config) -> Result<Arc<Self>, String> {
+        if config.idempotency != self.config.idempotency {
+            return Err("the [idempotency] section changed; that needs a restart".to_owned());
+        }
+        if config.server.listen != self.config.server.listen || config.simulator_listen != self.config.simulator_listen
+        {
+            return Err("listen addresses changed; that needs a restart".to_owned());
+        }
+        Ok(Arc::new(Self {
+            dispatcher: self.dispatcher.reconfigured(config.server.max_response_bytes),
+            limiter: TenantLimiter::new(&config.tenants, self.store.shared_connection()),
+            schema: Arc::clone(&self.schema),
+            store: Arc::clone(&self.store),
+            config,
+        }))
     }
 
     /// The tenant whose key hashes to `digest`. Every tenant is compared in constant time, and
@@ -49,5 +81,28 @@ impl AppState {
 
     pub fn provider(&self, name: &str) -> Option<&Arc<Provider>> {
         self.config.providers.get(name)
+    }
+}
+
+/// The router's state: the current [`AppState`], swapped atomically on reload.
+pub struct Gateway {
+    current: ArcSwap<AppState>,
+}
+
+impl Gateway {
+    pub fn new(state: Arc<AppState>) -> Arc<Self> {
+        Arc::new(Self { current: ArcSwap::new(state) })
+    }
+
+    /// The snapshot a request runs with from start to end.
+    pub fn current(&self) -> Arc<AppState> {
+        self.current.load_full()
+    }
+
+    /// Swap in `config`, or keep the old one and say why not.
+    pub fn reload(&self, config: Config) -> Result<(), String> {
+        let next = self.current().reloaded(config)?;
+        self.current.store(next);
+        Ok(())
     }
 }

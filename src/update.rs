@@ -26,7 +26,12 @@ pub struct Prepared {
 }
 
 /// Validate `body` for `provider`. Every problem is reported at once.
-pub fn prepare(state: &AppState, provider: &Provider, mut body: Value, mode: OnUnsupported) -> Result<Prepared, ApiError> {
+pub fn prepare(
+    state: &AppState,
+    provider: &Provider,
+    mut body: Value,
+    mode: OnUnsupported,
+) -> Result<Prepared, ApiError> {
     let violations = state.schema.violations(&body);
     if !violations.is_empty() {
         return Err(ApiError::ValidationFailed(violations));
@@ -66,7 +71,8 @@ fn without_options(update: &UnifiedUpdate) -> bool {
 /// The schema has passed, so a failure here means schema and types disagree: report it as a
 /// validation problem rather than a 500, with serde's own description.
 fn typed(body: &Value) -> Result<UnifiedUpdate, ApiError> {
-    serde_json::from_value(body.clone()).map_err(|e| ApiError::ValidationFailed(vec![FieldProblem::new("", e.to_string())]))
+    serde_json::from_value(body.clone())
+        .map_err(|e| ApiError::ValidationFailed(vec![FieldProblem::new("", e.to_string())]))
 }
 
 /// Remove the values at `pointers`, deepest and highest-index first so indices stay valid.
@@ -140,8 +146,9 @@ pub async fn execute(
     } else {
         None
     };
-    let request =
-        adapter.build_update(&prepared.update, current.as_ref(), ctx).map_err(|e| adapter_error(state, provider, e, None))?;
+    let request = adapter
+        .build_update(&prepared.update, current.as_ref(), ctx)
+        .map_err(|e| adapter_error(state, provider, e, None))?;
     let retry_safe = adapter.capabilities().idempotency != checkout_provider_interface::IdempotencyMode::Unsafe;
     let response = send(state, provider, &request, ctx, deadline, retry_safe).await?;
     parse(state, provider, response, ctx)
@@ -186,7 +193,14 @@ async fn send(
         let provider = provider_ref(provider);
         match error {
             DispatchError::Timeout => ApiError::ProviderTimeout { provider },
-            DispatchError::Unreachable { detail } => ApiError::ProviderUnavailable { provider, detail, retry_after_secs: 1 },
+            DispatchError::Unreachable { detail } => {
+                ApiError::ProviderUnavailable { provider, detail, retry_after_secs: 1 }
+            }
+            error @ DispatchError::CircuitOpen { retry_after } => ApiError::ProviderUnavailable {
+                provider,
+                detail: error.to_string(),
+                retry_after_secs: retry_after.as_secs().max(1),
+            },
             error @ (DispatchError::ResponseTooLarge { .. } | DispatchError::Transport { .. }) => {
                 ApiError::ProviderUnparseable { provider, detail: error.to_string() }
             }
@@ -195,13 +209,20 @@ async fn send(
 }
 
 /// Map an adapter error to the API error; provider texts pass the secret scrubber.
-pub fn adapter_error(state: &AppState, provider: &Provider, error: AdapterError, response: Option<&ProviderResponse>) -> ApiError {
+pub fn adapter_error(
+    state: &AppState,
+    provider: &Provider,
+    error: AdapterError,
+    response: Option<&ProviderResponse>,
+) -> ApiError {
     let reference = provider_ref(provider);
     match error {
         AdapterError::InvalidSessionId(why) => ApiError::InvalidSessionId(why),
         AdapterError::Unsupported(problems) => ApiError::UnsupportedField { provider: reference, problems },
         AdapterError::Invalid(problems) => ApiError::ValidationFailed(problems),
-        AdapterError::Unparseable(detail) => ApiError::ProviderUnparseable { provider: reference, detail: state.scrub(&detail) },
+        AdapterError::Unparseable(detail) => {
+            ApiError::ProviderUnparseable { provider: reference, detail: state.scrub(&detail) }
+        }
         AdapterError::Provider(mut failure) => {
             failure.message = failure.message.map(|m| state.scrub(&m));
             failure.param = failure.param.map(|m| state.scrub(&m));

@@ -45,13 +45,34 @@ async fn checkout_provider_header_is_limited_to_the_allowed_providers() {
     );
     let gateway = gateway(&mock, &second_tenant).await;
     let url = gateway.url("/v1/checkout/sessions/cs_1");
-    let allowed = gateway.client.get(&url).bearer_auth(TENANT_KEY).header("checkout-provider", "stripe-other").send().await.expect("request");
+    let allowed = gateway
+        .client
+        .get(&url)
+        .bearer_auth(TENANT_KEY)
+        .header("checkout-provider", "stripe-other")
+        .send()
+        .await
+        .expect("request");
     assert_eq!(allowed.status(), 404, "reached the provider");
     assert_eq!(allowed.headers()["checkout-provider"], "stripe-other");
-    let refused = gateway.client.get(&url).bearer_auth(OTHER_TENANT_KEY).header("checkout-provider", "stripe-other").send().await.expect("request");
+    let refused = gateway
+        .client
+        .get(&url)
+        .bearer_auth(OTHER_TENANT_KEY)
+        .header("checkout-provider", "stripe-other")
+        .send()
+        .await
+        .expect("request");
     assert_eq!(refused.status(), 403);
     assert_eq!(problem(refused).await["code"], "provider_not_allowed");
-    let unknown = gateway.client.get(&url).bearer_auth(TENANT_KEY).header("checkout-provider", "nope").send().await.expect("request");
+    let unknown = gateway
+        .client
+        .get(&url)
+        .bearer_auth(TENANT_KEY)
+        .header("checkout-provider", "nope")
+        .send()
+        .await
+        .expect("request");
     assert_eq!(unknown.status(), 403);
     assert_eq!(mock.received_requests().await.expect("recorded").len(), 1);
     gateway.stop().await;
@@ -62,7 +83,12 @@ async fn session_ids_and_idempotency_keys_are_checked_before_any_call() {
     let mock = untouchable().await;
     let gateway = gateway(&mock, "").await;
     let body = json!({ "metadata": { "a": "b" } });
-    for id in ["..", "a%2Fb", "a%3Fb", "a%23b", "a%0D%0Ab", "caf%C3%A9", &"x".repeat(201), "a%20b"] {
+    for id in ["%2E%2E", ".", "..", "a%2F..%2Fb"] {
+        let status =
+            gateway.raw_status(&format!("PATCH /v1/checkout/sessions/{id}"), r#"{"metadata":{"a":"b"}}"#).await;
+        assert!(status == 400 || status == 404, "{id}: {status}");
+    }
+    for id in ["a%2Fb", "a%3Fb", "a%23b", "a%0D%0Ab", "caf%C3%A9", &"x".repeat(201), "a%20b"] {
         let response = gateway.patch(id, &body).await;
         assert_eq!(response.status(), 400, "{id}");
         assert_eq!(problem(response).await["code"], "invalid_session_id", "{id}");
@@ -86,7 +112,10 @@ async fn session_ids_and_idempotency_keys_are_checked_before_any_call() {
 #[tokio::test]
 async fn bodies_must_be_json_objects_within_the_size_limit() {
     let mock = untouchable().await;
-    let gateway = TestGateway::start(&stripe_config(&mock.uri(), "").replace("deadline_ms = 3000", "deadline_ms = 3000\nmax_body_bytes = 2048")).await;
+    let gateway = TestGateway::start(
+        &stripe_config(&mock.uri(), "").replace("deadline_ms = 3000", "deadline_ms = 3000\nmax_body_bytes = 2048"),
+    )
+    .await;
     let url = gateway.url("/v1/checkout/sessions/cs_1");
     let send = |content_type: &'static str, body: Vec<u8>| {
         gateway.client.patch(&url).bearer_auth(TENANT_KEY).header("content-type", content_type).body(body).send()
@@ -134,7 +163,10 @@ async fn every_schema_violation_is_reported_with_its_pointer() {
 async fn unsupported_fields_are_all_listed_or_ignored_with_warnings() {
     let mock = MockServer::start().await;
     Mock::given(any())
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": "cs_1", "object": "checkout.session", "status": "open" })))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "id": "cs_1", "object": "checkout.session", "status": "open" })),
+        )
         .mount(&mock)
         .await;
     let body = json!({ "metadata": { "a": "b" }, "expires_in": 3600, "page": { "title": "Shop" }, "description": "x" });
@@ -151,7 +183,13 @@ async fn unsupported_fields_are_all_listed_or_ignored_with_warnings() {
     let response = lenient.patch("cs_1", &body).await;
     assert_eq!(response.status(), 200);
     let session: Value = response.json().await.expect("json");
-    let warned: Vec<&str> = session["warnings"].as_array().expect("warnings").iter().filter(|w| w["code"] == "field_ignored").filter_map(|w| w["pointer"].as_str()).collect();
+    let warned: Vec<&str> = session["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter(|w| w["code"] == "field_ignored")
+        .filter_map(|w| w["pointer"].as_str())
+        .collect();
     assert_eq!(warned, vec!["/description", "/expires_in", "/page/title"]);
     let sent = mock.received_requests().await.expect("recorded");
     assert_eq!(sent.len(), 1);
@@ -198,19 +236,34 @@ async fn descriptive_endpoints_answer() {
     let support = |feature: &str| matrix.iter().find(|f| f["feature"] == feature).map(|f| f["support"].clone());
     assert_eq!(support("metadata_set"), Some(json!("native")));
     assert_eq!(support("expires_in"), Some(json!("unsupported")));
-    let openapi: Value = gateway.client.get(gateway.url("/openapi.json")).send().await.expect("request").json().await.expect("json");
+    let openapi: Value =
+        gateway.client.get(gateway.url("/openapi.json")).send().await.expect("request").json().await.expect("json");
     assert_eq!(openapi["openapi"], "3.1.0");
     assert!(openapi["components"]["schemas"]["UpdateRequest"].is_object());
     assert!(openapi["components"]["schemas"]["UnifiedSession"].is_object());
     assert!(openapi["components"]["schemas"]["LineItem"].is_object());
-    let explained: Value = gateway.client.get(gateway.url("/problems/unsupported_field")).send().await.expect("request").json().await.expect("json");
+    let explained: Value = gateway
+        .client
+        .get(gateway.url("/problems/unsupported_field"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(explained["status"], 422);
     let unknown = gateway.client.get(gateway.url("/problems/nope")).send().await.expect("request");
     assert_eq!(unknown.status(), 404);
     let nowhere = gateway.client.get(gateway.url("/v2/nowhere")).send().await.expect("request");
     assert_eq!(nowhere.status(), 404);
     assert_eq!(problem(nowhere).await["code"], "not_found");
-    let wrong_method = gateway.client.delete(gateway.url("/v1/checkout/sessions/cs_1")).bearer_auth(TENANT_KEY).send().await.expect("request");
+    let wrong_method = gateway
+        .client
+        .delete(gateway.url("/v1/checkout/sessions/cs_1"))
+        .bearer_auth(TENANT_KEY)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(wrong_method.status(), 405);
     gateway.stop().await;
 }

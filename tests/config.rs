@@ -34,13 +34,36 @@ fn a_valid_config_loads_with_defaults() {
 #[test]
 fn errors_name_the_offending_key() {
     let base = stripe_config("http://127.0.0.1:9", "");
-    assert_eq!(error_key(&base.replace("deadline_ms = 3000", "deadline_ms = 3000\nlisten_port = 1")), "server");
-    assert_eq!(error_key(&base.replace("allow_insecure_http = true\napi_key", "api_key")), "providers.stripe-main.base_url");
-    assert_eq!(error_key(&base.replace("kind = \"stripe\"\nbase_url = \"http://127.0.0.1:9\"\nallow", "kind = \"nope\"\nbase_url = \"http://127.0.0.1:9\"\nallow")), "providers.stripe-main.kind");
-    assert!(error_key(&base.replace("api_version = \"2025-03-31.basil\"", "api_version = \"2025-03-31.basil\"\nsurprise = 1")).starts_with("providers.stripe-main"));
-    assert_eq!(error_key(&base.replace("provider = \"stripe-main\"", "provider = \"missing\"")), "tenants.acme.provider");
+    assert_eq!(
+        error_key(&base.replace("deadline_ms = 3000", "deadline_ms = 3000\nlisten_port = 1")),
+        "server.listen_port"
+    );
+    assert_eq!(
+        error_key(&base.replace("allow_insecure_http = true\napi_key", "api_key")),
+        "providers.stripe-main.base_url"
+    );
+    assert_eq!(
+        error_key(&base.replace(
+            "kind = \"stripe\"\nbase_url = \"http://127.0.0.1:9\"\nallow",
+            "kind = \"nope\"\nbase_url = \"http://127.0.0.1:9\"\nallow"
+        )),
+        "providers.stripe-main.kind"
+    );
+    assert!(
+        error_key(
+            &base.replace("api_version = \"2025-03-31.basil\"", "api_version = \"2025-03-31.basil\"\nsurprise = 1")
+        )
+        .starts_with("providers.stripe-main")
+    );
+    assert_eq!(
+        error_key(&base.replace("provider = \"stripe-main\"", "provider = \"missing\"")),
+        "tenants.acme.provider"
+    );
     assert_eq!(error_key(&base.replace(&sha256_hex(support::TENANT_KEY), "abc")), "tenants.acme.api_key_sha256");
-    assert_eq!(error_key(&base.replace("max_attempts = 3", "max_attempts = 0")), "providers.stripe-main.retry.max_attempts");
+    assert_eq!(
+        error_key(&base.replace("max_attempts = 3", "max_attempts = 0")),
+        "providers.stripe-main.retry.max_attempts"
+    );
 }
 
 #[test]

@@ -59,7 +59,7 @@ async fn update_sends_the_stripe_wire_request_and_maps_the_session() {
     assert_eq!(session["provider_kind"], "stripe");
     assert_eq!(session["currency"], "USD");
     assert_eq!(session["amounts"]["total"], 2500);
-    assert_eq!(session["created_at"], "2025-11-22T08:53:20Z");
+    assert_eq!(session["created_at"], "2025-11-22T08:26:40Z");
     let received = mock.received_requests().await.expect("recorded");
     let body = String::from_utf8_lossy(&received[0].body).into_owned();
     let pairs: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
@@ -72,7 +72,9 @@ async fn update_sends_the_stripe_wire_request_and_maps_the_session() {
 async fn retries_reuse_the_forwarded_idempotency_key_and_recover_from_5xx() {
     let mock = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503).set_body_json(json!({ "error": { "type": "api_error", "message": "down" } })))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_json(json!({ "error": { "type": "api_error", "message": "down" } })),
+        )
         .up_to_n_times(2)
         .with_priority(1)
         .mount(&mock)
@@ -95,7 +97,8 @@ async fn retries_reuse_the_forwarded_idempotency_key_and_recover_from_5xx() {
     assert_eq!(response.status(), 200);
     let received = mock.received_requests().await.expect("recorded");
     assert_eq!(received.len(), 3, "two 503 answers, then success");
-    let keys: Vec<_> = received.iter().map(|r| r.headers["idempotency-key"].to_str().unwrap_or_default().to_owned()).collect();
+    let keys: Vec<_> =
+        received.iter().map(|r| r.headers["idempotency-key"].to_str().unwrap_or_default().to_owned()).collect();
     assert!(keys.iter().all(|k| k == &keys[0]), "one key across attempts: {keys:?}");
     assert_ne!(keys[0], "order-42-update", "the client key is derived per tenant, not forwarded raw");
     gateway.stop().await;
@@ -157,7 +160,11 @@ async fn provider_rate_limit_is_retried_then_passed_on_with_retry_after() {
 async fn a_provider_that_does_not_answer_in_time_is_a_timeout() {
     let mock = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(stripe_session("cs_slow")).set_delay(std::time::Duration::from_secs(5)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(stripe_session("cs_slow"))
+                .set_delay(std::time::Duration::from_secs(5)),
+        )
         .mount(&mock)
         .await;
     let gateway = gateway_for(&mock).await;
@@ -180,7 +187,10 @@ async fn unreachable_and_unparseable_providers_map_to_gateway_errors() {
     gateway.stop().await;
 
     let mock = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_string("{not json")).mount(&mock).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{not json"))
+        .mount(&mock)
+        .await;
     let gateway = gateway_for(&mock).await;
     let response = gateway.patch("cs_x", &json!({ "metadata": { "a": "b" } })).await;
     assert_eq!(response.status(), 502);

@@ -19,9 +19,27 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
         ".{0,40}".prop_map(Value::String),
     ];
     let fields = prop::sample::select(vec![
-        "metadata", "line_items", "currency", "shipping_rate", "shipping_options", "shipping_details",
-        "billing_details", "redirects", "page", "description", "expires_in", "provider_options", "name",
-        "quantity", "unit_amount", "id", "price", "address", "country", "stripe", "x",
+        "metadata",
+        "line_items",
+        "currency",
+        "shipping_rate",
+        "shipping_options",
+        "shipping_details",
+        "billing_details",
+        "redirects",
+        "page",
+        "description",
+        "expires_in",
+        "provider_options",
+        "name",
+        "quantity",
+        "unit_amount",
+        "id",
+        "price",
+        "address",
+        "country",
+        "stripe",
+        "x",
     ]);
     leaf.prop_recursive(4, 48, 6, move |inner| {
         prop_oneof![
@@ -54,7 +72,8 @@ async fn send(gateway: &TestGateway, body: Vec<u8>) -> (u16, String, Vec<u8>) {
         .await
         .expect("request");
     let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     (status, content_type, response.bytes().await.expect("body").to_vec())
 }
 

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::problem::{ApiError, ApiFailure};
 use crate::config::Tenant;
-use crate::state::AppState;
+use crate::state::{AppState, Gateway};
 
 /// The request id chosen by the request-id middleware.
 #[derive(Debug, Clone)]
@@ -22,17 +22,20 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     }
 }
 
-/// The tenant identified by `Authorization: Bearer <key>`, after its rate limit.
+/// The tenant identified by `Authorization: Bearer <key>`, after its rate limit, with the
+/// config snapshot the whole request runs on.
 pub struct AuthedTenant {
     pub tenant: Tenant,
     pub request_id: String,
+    pub state: Arc<AppState>,
 }
 
-impl FromRequestParts<Arc<AppState>> for AuthedTenant {
+impl FromRequestParts<Arc<Gateway>> for AuthedTenant {
     type Rejection = ApiFailure;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let RequestId(request_id) = RequestId::from_request_parts(parts, state).await?;
+    async fn from_request_parts(parts: &mut Parts, gateway: &Arc<Gateway>) -> Result<Self, Self::Rejection> {
+        let RequestId(request_id) = RequestId::from_request_parts(parts, gateway).await?;
+        let state = gateway.current();
         let key = parts
             .headers
             .get(http::header::AUTHORIZATION)
@@ -48,10 +51,11 @@ impl FromRequestParts<Arc<AppState>> for AuthedTenant {
             return Err(ApiError::Unauthenticated.with_request_id(&request_id));
         };
         tracing::Span::current().record("tenant", tenant.name.as_str());
-        if let Err(retry_after_secs) = state.limiter.check(&tenant.name) {
+        let tenant = tenant.clone();
+        if let Err(retry_after_secs) = state.limiter.check(&tenant.name).await {
             return Err(ApiError::RateLimited { retry_after_secs }.with_request_id(&request_id));
         }
-        Ok(Self { tenant: tenant.clone(), request_id })
+        Ok(Self { tenant, request_id, state })
     }
 }
 

@@ -16,9 +16,11 @@ use tokio::time::Instant;
 
 use crate::api::body::read_json;
 use crate::api::extract::AuthedTenant;
+use crate::api::idempotent::{self, Outcome};
 use crate::api::problem::{ApiError, ApiFailure};
 use crate::config::{Provider, Tenant};
-use crate::state::AppState;
+use crate::idempotency::{self, StoredResponse};
+use crate::state::{AppState, Gateway};
 use crate::update;
 
 pub const PROVIDER_HEADER: &str = "checkout-provider";
@@ -26,65 +28,76 @@ pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 /// `PATCH` (and `POST`) `/v1/checkout/sessions/{id}`.
 pub async fn update_session(
-    State(state): State<Arc<AppState>>,
     auth: AuthedTenant,
     path: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiFailure> {
-    let request_id = auth.request_id.clone();
+    let AuthedTenant { tenant, request_id, state } = auth;
     let fail = |e: ApiError| e.with_request_id(&request_id);
-    let provider = resolve_provider(&state, &auth.tenant, &headers).map_err(fail)?;
+    let provider = resolve_provider(&state, &tenant, &headers).map_err(fail)?;
     let session_id = session_id(path, &provider).map_err(fail)?;
     let include_raw = include_provider_data(query.as_deref()).map_err(fail)?;
     let client_key = idempotency_key(&headers).map_err(fail)?;
     let body = read_json(&headers, body, state.config.server.max_body_bytes).await.map_err(fail)?;
-    let prepared = update::prepare(&state, &provider, body, auth.tenant.on_unsupported).map_err(fail)?;
-    let forwarded_key = forwarded_idempotency_key(&auth.tenant, client_key.as_deref());
+    let fingerprint = idempotency::fingerprint("PATCH", &session_id, &provider.name, &body);
+    let prepared = update::prepare(&state, &provider, body, tenant.on_unsupported).map_err(fail)?;
+    let forwarded_key = forwarded_idempotency_key(&tenant, client_key.as_deref());
     let ctx = update::context(&session_id, &request_id, &forwarded_key);
-    let deadline = Instant::now() + state.config.server.deadline;
-    let (mut session, raw) = update::execute(&state, &provider, &prepared, &ctx, deadline).await.map_err(fail)?;
-    session.warnings.splice(0..0, prepared.warnings);
-    Ok(session_response(&provider, session, &raw, include_raw))
+    let work = || async {
+        let deadline = Instant::now() + state.config.server.deadline;
+        match update::execute(&state, &provider, &prepared, &ctx, deadline).await {
+            Ok((mut session, raw)) => {
+                session.warnings.splice(0..0, prepared.warnings.iter().cloned());
+                Outcome { response: session_stored(&provider, session, &raw, include_raw), reached_provider: true }
+            }
+            Err(error) => {
+                let reached_provider = matches!(error, ApiError::Provider { .. });
+                Outcome { response: error.with_request_id(&request_id).to_stored(), reached_provider }
+            }
+        }
+    };
+    Ok(match client_key {
+        Some(key) => idempotent::run(&state, &tenant.name, &key, &fingerprint, &request_id, work).await,
+        None => idempotent::respond(work().await.response, false),
+    })
 }
 
 /// `GET /v1/checkout/sessions/{id}`.
 pub async fn retrieve_session(
-    State(state): State<Arc<AppState>>,
     auth: AuthedTenant,
     path: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiFailure> {
-    let request_id = auth.request_id.clone();
+    let AuthedTenant { tenant, request_id, state } = auth;
     let fail = |e: ApiError| e.with_request_id(&request_id);
-    let provider = resolve_provider(&state, &auth.tenant, &headers).map_err(fail)?;
+    let provider = resolve_provider(&state, &tenant, &headers).map_err(fail)?;
     let session_id = session_id(path, &provider).map_err(fail)?;
     let include_raw = include_provider_data(query.as_deref()).map_err(fail)?;
     let ctx = update::context(&session_id, &request_id, &uuid::Uuid::new_v4().to_string());
     let deadline = Instant::now() + state.config.server.deadline;
     let (session, raw) = update::retrieve(&state, &provider, &ctx, deadline).await.map_err(fail)?;
-    Ok(session_response(&provider, session, &raw, include_raw))
+    Ok(idempotent::respond(session_stored(&provider, session, &raw, include_raw), false))
 }
 
 /// `POST /v1/checkout/sessions/{id}/preview`: the provider request(s) an update would send,
 /// credentials redacted. Sends nothing.
 pub async fn preview_update(
-    State(state): State<Arc<AppState>>,
     auth: AuthedTenant,
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiFailure> {
-    let request_id = auth.request_id.clone();
+    let AuthedTenant { tenant, request_id, state } = auth;
     let fail = |e: ApiError| e.with_request_id(&request_id);
-    let provider = resolve_provider(&state, &auth.tenant, &headers).map_err(fail)?;
+    let provider = resolve_provider(&state, &tenant, &headers).map_err(fail)?;
     let session_id = session_id(path, &provider).map_err(fail)?;
     let client_key = idempotency_key(&headers).map_err(fail)?;
     let body = read_json(&headers, body, state.config.server.max_body_bytes).await.map_err(fail)?;
-    let prepared = update::prepare(&state, &provider, body, auth.tenant.on_unsupported).map_err(fail)?;
-    let forwarded_key = forwarded_idempotency_key(&auth.tenant, client_key.as_deref());
+    let prepared = update::prepare(&state, &provider, body, tenant.on_unsupported).map_err(fail)?;
+    let forwarded_key = forwarded_idempotency_key(&tenant, client_key.as_deref());
     let ctx = update::context(&session_id, &request_id, &forwarded_key);
     let preview = preview(&state, &provider, &prepared, &ctx).map_err(fail)?;
     let mut response = Json(preview).into_response();
@@ -131,7 +144,8 @@ pub fn preview(
 }
 
 /// `GET /v1/providers`: the tenant's providers and their capability matrix.
-pub async fn list_providers(State(state): State<Arc<AppState>>, auth: AuthedTenant) -> Json<Value> {
+pub async fn list_providers(auth: AuthedTenant) -> Json<Value> {
+    let state = &auth.state;
     let providers: Vec<Value> = auth
         .tenant
         .allowed_providers
@@ -166,50 +180,80 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-pub async fn readyz(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(json!({
-        "status": "ready",
-        "providers": state.config.providers.keys().collect::<Vec<_>>(),
+/// Ready when the config is loaded and the shared store answers; circuit states as detail.
+pub async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
+    let state = gateway.current();
+    let store = state.store.ping().await;
+    let circuits: serde_json::Map<String, Value> = state
+        .config
+        .providers
+        .keys()
+        .map(|name| (name.clone(), json!(state.dispatcher.breakers.state(name))))
+        .collect();
+    let body = json!({
+        "status": if store.is_ok() { "ready" } else { "not_ready" },
+        "store": store.as_ref().map_or_else(ToString::to_string, |()| "ok".to_owned()),
+        "circuits": circuits,
         "tenants": state.config.tenants.len(),
-    }))
+    });
+    let status = if store.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
 }
 
 /// `GET /problems/{code}`.
-pub async fn explain_problem(Path(code): Path<String>, request_id: crate::api::extract::RequestId) -> Result<Response, ApiFailure> {
-    crate::api::problems::explain(&code).map(|body| Json(body).into_response()).ok_or_else(|| ApiError::NotFound.with_request_id(&request_id.0))
+pub async fn explain_problem(
+    Path(code): Path<String>,
+    request_id: crate::api::extract::RequestId,
+) -> Result<Response, ApiFailure> {
+    crate::api::problems::explain(&code)
+        .map(|body| Json(body).into_response())
+        .ok_or_else(|| ApiError::NotFound.with_request_id(&request_id.0))
 }
 
 fn resolve_provider(state: &AppState, tenant: &Tenant, headers: &HeaderMap) -> Result<Arc<Provider>, ApiError> {
     let name = match headers.get(PROVIDER_HEADER) {
         None => tenant.provider.as_str(),
         Some(value) => {
-            let name = value.to_str().map_err(|_| ApiError::ProviderNotAllowed("Checkout-Provider is not valid text".to_owned()))?;
+            let name = value
+                .to_str()
+                .map_err(|_| ApiError::ProviderNotAllowed("Checkout-Provider is not valid text".to_owned()))?;
             if !tenant.allowed_providers.iter().any(|allowed| allowed == name) {
                 return Err(ApiError::ProviderNotAllowed(format!("provider `{name}` is not allowed for this tenant")));
             }
             name
         }
     };
-    let provider = state.provider(name).cloned().ok_or_else(|| ApiError::Internal(format!("tenant names unknown provider {name}")))?;
+    let provider = state
+        .provider(name)
+        .cloned()
+        .ok_or_else(|| ApiError::Internal(format!("tenant names unknown provider {name}")))?;
     tracing::Span::current().record("provider", provider.name.as_str());
     Ok(provider)
 }
 
 /// DESIGN §2: `^[A-Za-z0-9_\-:.]{1,200}$`, then the adapter's own format.
 fn session_id(path: Result<Path<String>, PathRejection>, provider: &Provider) -> Result<String, ApiError> {
-    let Path(id) = path.map_err(|_| ApiError::InvalidSessionId("the session id is not valid percent-encoded UTF-8".to_owned()))?;
-    let valid = (1..=200).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':' | b'.'));
+    let Path(id) =
+        path.map_err(|_| ApiError::InvalidSessionId("the session id is not valid percent-encoded UTF-8".to_owned()))?;
+    // `.` and `..` match the character rule but are path segments a URL resolver would walk.
+    let valid = (1..=200).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':' | b'.'))
+        && id.bytes().any(|b| b != b'.');
     if !valid {
         return Err(ApiError::InvalidSessionId("the session id must match ^[A-Za-z0-9_\\-:.]{1,200}$".to_owned()));
     }
-    provider.adapter.check_session_id(&id).map_err(|why| ApiError::InvalidSessionId(format!("{}: {why}", provider.kind)))?;
+    provider
+        .adapter
+        .check_session_id(&id)
+        .map_err(|why| ApiError::InvalidSessionId(format!("{}: {why}", provider.kind)))?;
     Ok(id)
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_HEADER) else { return Ok(None) };
     let key = value.to_str().map_err(|_| ApiError::InvalidIdempotencyKey)?;
-    let valid = (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.'));
+    let valid = (1..=255).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.'));
     if valid { Ok(Some(key.to_owned())) } else { Err(ApiError::InvalidIdempotencyKey) }
 }
 
@@ -219,7 +263,11 @@ pub fn forwarded_idempotency_key(tenant: &Tenant, client_key: Option<&str>) -> S
     use sha2::{Digest, Sha256};
     match client_key {
         Some(key) => {
-            let digest = Sha256::new().chain_update(tenant.name.as_bytes()).chain_update([0]).chain_update(key.as_bytes()).finalize();
+            let digest = Sha256::new()
+                .chain_update(tenant.name.as_bytes())
+                .chain_update([0])
+                .chain_update(key.as_bytes())
+                .finalize();
             format!("cg:{}", hex::encode(digest))
         }
         None => uuid::Uuid::new_v4().to_string(),
@@ -243,18 +291,24 @@ fn include_provider_data(query: Option<&str>) -> Result<bool, ApiError> {
     Ok(include)
 }
 
-fn session_response(
+/// A session answer as stored data (the idempotency store keeps exactly what was sent).
+fn session_stored(
     provider: &Provider,
     mut session: UnifiedSession,
     raw: &ProviderResponse,
     include_raw: bool,
-) -> Response {
+) -> StoredResponse {
     if include_raw {
         session.provider_data = serde_json::from_slice(raw.body()).ok();
     }
-    let mut response = (StatusCode::OK, Json(session)).into_response();
-    set_provider_header(&mut response, provider);
-    response
+    StoredResponse {
+        status: 200,
+        headers: vec![
+            (http::header::CONTENT_TYPE.as_str().to_owned(), "application/json".to_owned()),
+            (PROVIDER_HEADER.to_owned(), provider.name.clone()),
+        ],
+        body: serde_json::to_vec(&session).unwrap_or_default(),
+    }
 }
 
 fn set_provider_header(response: &mut Response, provider: &Provider) {

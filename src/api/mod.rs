@@ -3,6 +3,7 @@
 pub mod body;
 pub mod extract;
 pub mod handlers;
+pub mod idempotent;
 pub mod openapi;
 pub mod problem;
 pub mod problems;
@@ -22,13 +23,13 @@ use tracing::Instrument;
 
 use crate::api::extract::RequestId;
 use crate::api::problem::ApiError;
-use crate::state::AppState;
+use crate::state::Gateway;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The gateway's router over `state`.
-pub fn router(state: Arc<AppState>) -> Router {
-    let max_concurrency = state.config.server.max_concurrency;
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    let max_concurrency = gateway.current().config.server.max_concurrency;
     Router::new()
         .route(
             "/v1/checkout/sessions/{id}",
@@ -53,7 +54,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .load_shed()
                 .concurrency_limit(max_concurrency),
         )
-        .with_state(state)
+        .with_state(gateway)
 }
 
 /// Choose the request id (the client's, if sane), run the request in its span, echo the id.
@@ -62,7 +63,9 @@ async fn request_span(mut request: Request, next: Next) -> Response {
         .headers()
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
-        .filter(|id| (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .filter(|id| {
+            (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), ToOwned::to_owned);
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
     let method = request.method().clone();

@@ -11,10 +11,10 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
 use crate::api::problem::Problem;
-use crate::state::AppState;
+use crate::state::Gateway;
 
-pub async fn serve(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(document(state.schema.document()))
+pub async fn serve(State(gateway): State<Arc<Gateway>>) -> Json<Value> {
+    Json(document(gateway.current().schema.document()))
 }
 
 /// Build the document around the unified request schema.
@@ -30,9 +30,8 @@ pub fn document(request_schema: &Value) -> Value {
         }
     }
     schemas.insert("UpdateRequest".to_owned(), request);
-    let mut generator = SchemaSettings::draft2020_12()
-        .with(|s| s.definitions_path = "/components/schemas/".into())
-        .into_generator();
+    let mut generator =
+        SchemaSettings::draft2020_12().with(|s| s.definitions_path = "/components/schemas/".into()).into_generator();
     // Registering the types fills the definitions; the returned `$ref`s are not needed.
     generator.subschema_for::<UnifiedSession>();
     generator.subschema_for::<Problem>();
@@ -138,13 +137,16 @@ fn paths() -> Value {
     retrieve_responses.insert("200".to_owned(), json!({ "$ref": "#/components/responses/Session" }));
     retrieve_responses.extend(error_responses(&[400, 401, 403, 404, 422, 429, 502, 503, 504]));
     let mut preview_responses = Map::new();
-    preview_responses.insert("200".to_owned(), json!({ "description": "The provider request(s), credentials redacted.",
+    preview_responses.insert(
+        "200".to_owned(),
+        json!({ "description": "The provider request(s), credentials redacted.",
         "content": { "application/json": { "schema": { "type": "object",
             "required": ["provider", "provider_kind", "requests", "notes", "warnings"],
             "properties": { "provider": { "type": "string" }, "provider_kind": { "type": "string" },
                 "requests": { "type": "array", "items": { "type": "object" } },
                 "notes": { "type": "array", "items": { "type": "string" } },
-                "warnings": { "type": "array", "items": { "$ref": "#/components/schemas/Warning" } } } } } } }));
+                "warnings": { "type": "array", "items": { "$ref": "#/components/schemas/Warning" } } } } } } }),
+    );
     preview_responses.extend(error_responses(&[400, 401, 403, 413, 415, 422, 429]));
     json!({
         "/v1/checkout/sessions/{id}": {

@@ -1,9 +1,8 @@
 //! The one error type of the HTTP layer and its problem+json rendering (RFC 9457, DESIGN §4).
 
-use axum::Json;
 use axum::response::{IntoResponse, Response};
 use checkout_provider_interface::{FailureClass, FieldProblem, ProviderFailure};
-use http::{HeaderValue, StatusCode, header};
+use http::{StatusCode, header};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -40,6 +39,12 @@ pub enum ApiError {
     ValidationFailed(Vec<FieldProblem>),
     #[error("{} cannot express {} field(s)", .provider.name, .problems.len())]
     UnsupportedField { provider: ProviderRef, problems: Vec<FieldProblem> },
+    #[error("a request with this Idempotency-Key is still being processed")]
+    IdempotencyKeyInUse,
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
+    #[error("the idempotency store is unavailable: {0}")]
+    StoreUnavailable(String),
     #[error("the tenant's rate limit is exhausted")]
     RateLimited { retry_after_secs: u64 },
     #[error("the gateway is at its concurrency limit")]
@@ -105,6 +110,9 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::ValidationFailed(_) => "validation_failed",
             Self::UnsupportedField { .. } => "unsupported_field",
+            Self::IdempotencyKeyInUse => "idempotency_key_in_use",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::StoreUnavailable(_) => "store_unavailable",
             Self::RateLimited { .. } => "rate_limited",
             Self::Overloaded => "overloaded",
             Self::Provider { failure, .. } => failure.class.code(),
@@ -124,7 +132,11 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::ValidationFailed(_) | Self::UnsupportedField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::ValidationFailed(_) | Self::UnsupportedField { .. } | Self::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Self::IdempotencyKeyInUse => StatusCode::CONFLICT,
+            Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::ProviderUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Provider { failure, .. } => failure_status(failure.class),
@@ -138,6 +150,8 @@ impl ApiError {
     pub fn retryable(&self) -> bool {
         match self {
             Self::RateLimited { .. }
+            | Self::IdempotencyKeyInUse
+            | Self::StoreUnavailable(_)
             | Self::Overloaded
             | Self::ProviderUnparseable { .. }
             | Self::ProviderUnavailable { .. }
@@ -156,6 +170,7 @@ impl ApiError {
             | Self::UnsupportedMediaType
             | Self::ValidationFailed(_)
             | Self::UnsupportedField { .. }
+            | Self::IdempotencyKeyReused
             | Self::Internal(_) => false,
         }
     }
@@ -168,7 +183,7 @@ impl ApiError {
             Self::Provider { retry_after_secs, failure, .. } if failure.class == FailureClass::RateLimited => {
                 Some(retry_after_secs.unwrap_or(1))
             }
-            Self::Overloaded => Some(1),
+            Self::Overloaded | Self::IdempotencyKeyInUse | Self::StoreUnavailable(_) => Some(1),
             _ => None,
         }
     }
@@ -255,20 +270,34 @@ pub struct ApiFailure {
     pub request_id: String,
 }
 
+impl ApiFailure {
+    /// The response as stored data (status, the headers DESIGN §2 lists, body), for the
+    /// idempotency store; `into_response` renders the same thing.
+    pub fn to_stored(&self) -> crate::idempotency::StoredResponse {
+        let problem = self.error.to_problem(&self.request_id);
+        let mut headers = vec![(header::CONTENT_TYPE.as_str().to_owned(), PROBLEM_JSON.to_owned())];
+        if let Some(seconds) = self.error.retry_after_secs() {
+            headers.push((header::RETRY_AFTER.as_str().to_owned(), seconds.to_string()));
+        }
+        if let Some(provider) = &problem.provider {
+            headers.push((crate::api::handlers::PROVIDER_HEADER.to_owned(), provider.name.clone()));
+        }
+        crate::idempotency::StoredResponse {
+            status: self.error.status().as_u16(),
+            headers,
+            body: serde_json::to_vec(&problem).unwrap_or_default(),
+        }
+    }
+}
+
 impl IntoResponse for ApiFailure {
     fn into_response(self) -> Response {
-        let problem = self.error.to_problem(&self.request_id);
+        let code = self.error.code();
         match &self.error {
-            ApiError::Internal(detail) => tracing::error!(code = problem.code, detail = %detail, "request failed"),
-            error if error.status().is_server_error() => tracing::warn!(code = problem.code, detail = %problem.detail, "request failed"),
-            _ => tracing::info!(code = problem.code, "request refused"),
+            ApiError::Internal(detail) => tracing::error!(code, detail = %detail, "request failed"),
+            error if error.status().is_server_error() => tracing::warn!(code, detail = %error, "request failed"),
+            _ => tracing::info!(code, "request refused"),
         }
-        let mut response = (self.error.status(), Json(problem)).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let Some(seconds) = self.error.retry_after_secs() {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
+        crate::api::idempotent::respond(self.to_stored(), false)
     }
 }

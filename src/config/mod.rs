@@ -12,7 +12,7 @@ use std::time::Duration;
 use checkout_provider_interface::{Adapter, ProviderSetup, Simulator};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
-pub use raw::{LogFormat, OnUnsupported};
+pub use raw::{LogFormat, OnUnsupported, RawIdempotency as IdempotencyConfig, StoreKind};
 use raw::{RawConfig, RawProvider, RawTenant};
 use secrets::StartupSecrets;
 
@@ -38,6 +38,7 @@ impl ConfigError {
 pub struct Config {
     pub source: PathBuf,
     pub server: ServerConfig,
+    pub idempotency: IdempotencyConfig,
     /// Where the built-in simulators listen, when enabled.
     pub simulator_listen: Option<String>,
     pub simulators: Vec<(String, Arc<dyn Simulator>)>,
@@ -69,6 +70,14 @@ pub struct Provider {
     pub adapter: Arc<dyn Adapter>,
     pub timeout: Duration,
     pub retry: RetryPolicy,
+    pub breaker: BreakerPolicy,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct BreakerPolicy {
+    /// Consecutive failed calls that open the circuit.
+    pub failure_threshold: u32,
+    pub cool_down: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -123,6 +132,13 @@ fn validate(raw: &RawConfig, path: &Path) -> Result<Config, ConfigError> {
     if server.deadline_ms == 0 {
         return Err(ConfigError::new("server.deadline_ms", "must be > 0"));
     }
+    let idempotency = &raw.idempotency;
+    if idempotency.store == StoreKind::Redis && idempotency.redis_url.is_none() {
+        return Err(ConfigError::new("idempotency.redis_url", "required when store = \"redis\""));
+    }
+    if idempotency.ttl_seconds == 0 || idempotency.max_entries == 0 {
+        return Err(ConfigError::new("idempotency", "ttl_seconds and max_entries must be > 0"));
+    }
     let secrets = StartupSecrets::default();
     let mut providers = BTreeMap::new();
     let mut simulators = Vec::new();
@@ -156,6 +172,7 @@ fn validate(raw: &RawConfig, path: &Path) -> Result<Config, ConfigError> {
             shutdown_grace: Duration::from_millis(server.shutdown_grace_ms),
             log_format: server.log_format,
         },
+        idempotency: raw.idempotency.clone(),
         simulator_listen: raw.simulator.enabled.then(|| raw.simulator.listen.clone()),
         simulators,
         providers,
@@ -168,11 +185,18 @@ fn validate(raw: &RawConfig, path: &Path) -> Result<Config, ConfigError> {
 fn build_provider(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Result<Provider, ConfigError> {
     let key = |field: &str| format!("providers.{name}.{field}");
     let factory = crate::registry::factory(&raw.kind).ok_or_else(|| {
-        ConfigError::new(key("kind"), format!("unknown provider kind `{}`; known: {}", raw.kind, crate::registry::kinds().join(", ")))
+        ConfigError::new(
+            key("kind"),
+            format!("unknown provider kind `{}`; known: {}", raw.kind, crate::registry::kinds().join(", ")),
+        )
     })?;
-    let base_url = validate_base_url(&raw.base_url, raw.allow_insecure_http).map_err(|m| ConfigError::new(key("base_url"), m))?;
+    let base_url =
+        validate_base_url(&raw.base_url, raw.allow_insecure_http).map_err(|m| ConfigError::new(key("base_url"), m))?;
     if raw.timeout_ms == 0 {
         return Err(ConfigError::new(key("timeout_ms"), "must be > 0"));
+    }
+    if raw.circuit_breaker.failure_threshold == 0 {
+        return Err(ConfigError::new(key("circuit_breaker.failure_threshold"), "must be at least 1"));
     }
     if raw.retry.max_attempts == 0 {
         return Err(ConfigError::new(key("retry.max_attempts"), "must be at least 1"));
@@ -190,6 +214,10 @@ fn build_provider(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Re
             max_attempts: raw.retry.max_attempts,
             base_delay: Duration::from_millis(raw.retry.base_delay_ms),
             max_delay: Duration::from_millis(raw.retry.max_delay_ms.max(raw.retry.base_delay_ms)),
+        },
+        breaker: BreakerPolicy {
+            failure_threshold: raw.circuit_breaker.failure_threshold,
+            cool_down: Duration::from_millis(raw.circuit_breaker.cool_down_ms),
         },
     })
 }
@@ -226,7 +254,11 @@ fn validate_base_url(text: &str, allow_insecure_http: bool) -> Result<String, St
     Ok(text.trim_end_matches('/').to_owned())
 }
 
-fn build_tenant(name: &str, raw: &RawTenant, providers: &BTreeMap<String, Arc<Provider>>) -> Result<Tenant, ConfigError> {
+fn build_tenant(
+    name: &str,
+    raw: &RawTenant,
+    providers: &BTreeMap<String, Arc<Provider>>,
+) -> Result<Tenant, ConfigError> {
     let key = |field: &str| format!("tenants.{name}.{field}");
     let mut key_sha256 = [0_u8; 32];
     hex::decode_to_slice(raw.api_key_sha256.trim(), &mut key_sha256)
@@ -241,10 +273,15 @@ fn build_tenant(name: &str, raw: &RawTenant, providers: &BTreeMap<String, Arc<Pr
     if allowed.is_empty() {
         allowed.push(raw.provider.clone());
     } else if !allowed.contains(&raw.provider) {
-        return Err(ConfigError::new(key("allowed_providers"), format!("must include the default provider `{}`", raw.provider)));
+        return Err(ConfigError::new(
+            key("allowed_providers"),
+            format!("must include the default provider `{}`", raw.provider),
+        ));
     }
     let rate_limit = match raw.rate_limit {
-        Some(limit) if !(limit.requests_per_second > 0.0 && limit.requests_per_second.is_finite()) || limit.burst == 0 => {
+        Some(limit)
+            if !(limit.requests_per_second > 0.0 && limit.requests_per_second.is_finite()) || limit.burst == 0 =>
+        {
             return Err(ConfigError::new(key("rate_limit"), "requests_per_second and burst must be > 0"));
         }
         Some(limit) => Some(RateLimit { requests_per_second: limit.requests_per_second, burst: limit.burst }),

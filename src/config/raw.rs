@@ -12,6 +12,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub server: RawServer,
     #[serde(default)]
+    pub idempotency: RawIdempotency,
+    #[serde(default)]
     pub simulator: RawSimulator,
     #[serde(default)]
     pub providers: BTreeMap<String, RawProvider>,
@@ -53,6 +55,38 @@ pub enum LogFormat {
     Json,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawIdempotency {
+    pub store: StoreKind,
+    pub redis_url: Option<String>,
+    pub ttl_seconds: u64,
+    /// How long a request waits for an identical one in flight before answering 409.
+    pub in_flight_wait_ms: u64,
+    /// Bound of the memory store.
+    pub max_entries: u64,
+}
+
+impl Default for RawIdempotency {
+    fn default() -> Self {
+        Self {
+            store: StoreKind::Memory,
+            redis_url: None,
+            ttl_seconds: 86_400,
+            in_flight_wait_ms: 10_000,
+            max_entries: 100_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    #[default]
+    Memory,
+    Redis,
+}
+
 /// Built-in provider simulators for the embedded default config.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -79,6 +113,8 @@ pub struct RawProvider {
     pub timeout_ms: u64,
     #[serde(default)]
     pub retry: RawRetry,
+    #[serde(default)]
+    pub circuit_breaker: RawBreaker,
     #[serde(flatten)]
     pub settings: Map<String, Value>,
 }
@@ -98,6 +134,19 @@ pub struct RawRetry {
 impl Default for RawRetry {
     fn default() -> Self {
         Self { max_attempts: 3, base_delay_ms: 100, max_delay_ms: 2_000 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBreaker {
+    pub failure_threshold: u32,
+    pub cool_down_ms: u64,
+}
+
+impl Default for RawBreaker {
+    fn default() -> Self {
+        Self { failure_threshold: 5, cool_down_ms: 30_000 }
     }
 }
 

@@ -36,9 +36,9 @@ impl SecretResolver for StartupSecrets {
                 .trim_end_matches(['\r', '\n'])
                 .to_owned(),
             SecretRef::Value(value) => {
-                self.warnings
-                    .borrow_mut()
-                    .push(format!("{key}: inline secret value; use {{ env = … }} or {{ file = … }} outside local development"));
+                self.warnings.borrow_mut().push(format!(
+                    "{key}: inline secret value; use {{ env = … }} or {{ file = … }} outside local development"
+                ));
                 value.clone()
             }
         };

@@ -59,6 +59,22 @@ impl TestGateway {
         self.client.get(self.url(path)).bearer_auth(TENANT_KEY).send().await.expect("request")
     }
 
+    /// Send `request_line` + headers verbatim over TCP (a client library would normalise paths
+    /// like `%2E%2E`), and return the status code.
+    pub async fn raw_status(&self, method_and_path: &str, body: &str) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let request = format!(
+            "{method_and_path} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {TENANT_KEY}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        response.split_whitespace().nth(1).and_then(|code| code.parse().ok()).expect("status line")
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.shutdown().await;
@@ -100,11 +116,15 @@ provider = "stripe-main"
 
 /// The problem+json body, asserting the media type.
 pub async fn problem(response: reqwest::Response) -> serde_json::Value {
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     assert_eq!(content_type, "application/problem+json", "expected problem+json");
     response.json().await.expect("problem body")
 }
 
 pub fn pointers(problem: &serde_json::Value) -> Vec<String> {
-    problem["errors"].as_array().map(|errors| errors.iter().map(|e| e["pointer"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default()
+    problem["errors"]
+        .as_array()
+        .map(|errors| errors.iter().map(|e| e["pointer"].as_str().unwrap_or_default().to_owned()).collect())
+        .unwrap_or_default()
 }

@@ -59,7 +59,6 @@ pub fn basic_credentials(key: &str) -> String {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failing test should stop at the failing call")]
 mod tests {
     use checkout_provider_interface::ProviderSetup;
     use checkout_provider_interface::contract::InlineSecrets;

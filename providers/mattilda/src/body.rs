@@ -15,7 +15,8 @@ use serde_json::{Map, Value};
 /// `CheckoutSession` fields that `CheckoutSessionUpdate` also accepts, copied from the current
 /// session unless the update sets them. (`expires_in` cannot be: the session reports only
 /// `expires_at`.)
-pub const CARRIED: [&str; 7] = ["cart_items", "metadata", "buyer", "airline", "amount", "currency", "payment_service_id"];
+pub const CARRIED: [&str; 7] =
+    ["cart_items", "metadata", "buyer", "airline", "amount", "currency", "payment_service_id"];
 
 /// The PUT body for `update` over `current` (the session object, or empty in a preview).
 pub fn update_body(update: &UnifiedUpdate, current: &Map<String, Value>) -> Result<Map<String, Value>, AdapterError> {
@@ -182,7 +183,7 @@ mod tests {
 
     use super::update_body;
 
-    fn body(update: Value, current: Value) -> Value {
+    fn body(update: Value, current: &Value) -> Value {
         let update: UnifiedUpdate = serde_json::from_value(update).unwrap_or_else(|e| panic!("{e}"));
         let current: Map<String, Value> = current.as_object().cloned().unwrap_or_default();
         update_body(&update, &current).map(Value::Object).unwrap_or_else(|e| panic!("{e}"))
@@ -193,14 +194,18 @@ mod tests {
         let current = json!({"id": "x", "expires_at": "t", "type": "checkout-session", "payment_method": null,
             "cart_items": [{"name": "A", "quantity": 1, "unit_amount": 5}], "metadata": {"a": "1", "b": "2"},
             "currency": "USD", "amount": 5, "buyer": null});
-        let got = body(json!({"metadata": {"b": null, "c": "3"}}), current);
-        assert_eq!(got, json!({"cart_items": [{"name": "A", "quantity": 1, "unit_amount": 5}],
-            "metadata": {"a": "1", "c": "3"}, "currency": "USD", "amount": 5}));
+        let got = body(json!({"metadata": {"b": null, "c": "3"}}), &current);
+        assert_eq!(
+            got,
+            json!({"cart_items": [{"name": "A", "quantity": 1, "unit_amount": 5}],
+            "metadata": {"a": "1", "c": "3"}, "currency": "USD", "amount": 5})
+        );
     }
 
     #[test]
     fn a_preview_shows_only_the_changes() {
-        let got = body(json!({"metadata": {"k": "v", "gone": null}, "currency": "eur", "expires_in": 3600}), json!({}));
+        let got =
+            body(json!({"metadata": {"k": "v", "gone": null}, "currency": "eur", "expires_in": 3600}), &json!({}));
         assert_eq!(got, json!({"metadata": {"k": "v"}, "currency": "EUR", "expires_in": 3600}));
     }
 
@@ -211,20 +216,26 @@ mod tests {
         let got = body(
             json!({"billing_details": {"last_name": "B", "phone": null, "address": {"line2": null, "country": "us"}},
                    "shipping_details": null}),
-            current,
+            &current,
         );
-        assert_eq!(got, json!({"buyer": {"display_name": "J", "shipping_details": null, "billing_details": {
+        assert_eq!(
+            got,
+            json!({"buyer": {"display_name": "J", "shipping_details": null, "billing_details": {
             "first_name": "A", "last_name": "B", "phone_number": null, "tax_id": {"value": "1", "kind": "us.ein"},
-            "address": {"line1": "old", "line2": null, "organization": "Acme", "country": "US"}}}}));
+            "address": {"line1": "old", "line2": null, "organization": "Acme", "country": "US"}}}})
+        );
     }
 
     #[test]
     fn options_may_override_carried_state_but_not_unified_fields() {
-        let got = body(json!({"provider_options": {"mattilda": {"airline": {"booking_code": "X"}}}}),
-            json!({"airline": {"booking_code": "OLD"}}));
+        let got = body(
+            json!({"provider_options": {"mattilda": {"airline": {"booking_code": "X"}}}}),
+            &json!({"airline": {"booking_code": "OLD"}}),
+        );
         assert_eq!(got, json!({"airline": {"booking_code": "X"}}));
         let update: UnifiedUpdate = serde_json::from_value(json!({"currency": "USD",
-            "provider_options": {"mattilda": {"currency": "EUR"}}})).unwrap_or_else(|e| panic!("{e}"));
+            "provider_options": {"mattilda": {"currency": "EUR"}}}))
+        .unwrap_or_else(|e| panic!("{e}"));
         assert!(update_body(&update, &Map::new()).is_err());
     }
 }

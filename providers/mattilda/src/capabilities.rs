@@ -60,7 +60,8 @@ pub fn check(update: &UnifiedUpdate) -> UpdateCheck {
             }
         }
     }
-    for (pointer, details) in [("/shipping_details", &update.shipping_details), ("/billing_details", &update.billing_details)]
+    for (pointer, details) in
+        [("/shipping_details", &update.shipping_details), ("/billing_details", &update.billing_details)]
     {
         if let Patch::Set(details) = details {
             check_name(pointer, details, &mut check);
@@ -107,11 +108,13 @@ mod tests {
         let alone = check(&update(json!({"shipping_details": {"name": "Jenny Rosen"}})));
         assert_eq!(alone.unsupported.len(), 1);
         assert_eq!(alone.unsupported[0].pointer, "/shipping_details/name");
-        let consistent =
-            check(&update(json!({"billing_details": {"name": "Jenny Rosen", "first_name": "Jenny", "last_name": "Rosen"}})));
+        let consistent = check(&update(
+            json!({"billing_details": {"name": "Jenny Rosen", "first_name": "Jenny", "last_name": "Rosen"}}),
+        ));
         assert_eq!(consistent, Default::default());
-        let different =
-            check(&update(json!({"billing_details": {"name": "J. Rosen", "first_name": "Jenny", "last_name": "Rosen"}})));
+        let different = check(&update(
+            json!({"billing_details": {"name": "J. Rosen", "first_name": "Jenny", "last_name": "Rosen"}}),
+        ));
         assert_eq!(different.invalid.len(), 1);
         let cleared = check(&update(json!({"billing_details": {"name": null, "first_name": null, "last_name": null}})));
         assert_eq!(cleared, Default::default());

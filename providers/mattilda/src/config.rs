@@ -25,7 +25,7 @@ struct RawSettings {
 /// How the gateway authenticates to Mattilda.
 pub enum Auth {
     Token(Secret),
-    Key(KeySigner),
+    Key(Box<KeySigner>),
 }
 
 impl fmt::Debug for Auth {
@@ -73,7 +73,7 @@ impl Settings {
             (None, Some(reference)) => {
                 let pem = setup.secrets.resolve("private_key", &reference)?;
                 let signer = KeySigner::from_pem(pem.expose()).map_err(|why| ConfigError::new("private_key", why))?;
-                Auth::Key(signer)
+                Auth::Key(Box::new(signer))
             }
         };
         let merchant_account_id = match raw.merchant_account_id {
@@ -97,43 +97,46 @@ mod tests {
     use super::{Auth, Settings};
     use crate::jwt::DEMO_PRIVATE_KEY;
 
-    fn settings(value: Value) -> Result<Settings, checkout_provider_interface::ConfigError> {
+    fn settings(value: &Value) -> Result<Settings, checkout_provider_interface::ConfigError> {
         let map: Map<String, Value> = value.as_object().cloned().unwrap_or_default();
-        let setup = checkout_provider_interface::ProviderSetup { name: "mattilda", settings: &map, secrets: &InlineSecrets };
+        let setup =
+            checkout_provider_interface::ProviderSetup { name: "mattilda", settings: &map, secrets: &InlineSecrets };
         Settings::from_setup(&setup)
     }
 
     #[test]
     fn exactly_one_credential_is_required() {
-        let both = settings(json!({"token": {"value": "t"}, "private_key": {"value": DEMO_PRIVATE_KEY}}));
+        let both = settings(&json!({"token": {"value": "t"}, "private_key": {"value": DEMO_PRIVATE_KEY}}));
         assert!(both.is_err_and(|e| e.key == "private_key" && e.message.contains("mutually exclusive")));
-        let neither = settings(json!({"merchant_account_id": "default"}));
+        let neither = settings(&json!({"merchant_account_id": "default"}));
         assert!(neither.is_err_and(|e| e.key == "private_key" && e.message.contains("exactly one")));
     }
 
     #[test]
     fn a_token_or_a_key_is_accepted() {
-        let token = settings(json!({"token": {"value": "tok_123"}, "merchant_account_id": "default"}));
+        let token = settings(&json!({"token": {"value": "tok_123"}, "merchant_account_id": "default"}));
         assert!(matches!(token.map(|s| s.auth), Ok(Auth::Token(_))));
-        let key = settings(json!({"private_key": {"value": DEMO_PRIVATE_KEY}}));
+        let key = settings(&json!({"private_key": {"value": DEMO_PRIVATE_KEY}}));
         assert!(matches!(key.map(|s| s.auth), Ok(Auth::Key(_))));
     }
 
     #[test]
     fn bad_values_are_config_errors_without_the_secret() {
-        let pem = settings(json!({"private_key": {"value": "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----"}}));
+        let pem = settings(
+            &json!({"private_key": {"value": "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----"}}),
+        );
         assert!(pem.is_err_and(|e| e.key == "private_key" && !e.message.contains("nope")));
-        let token = settings(json!({"token": {"value": "bad\ntoken"}}));
+        let token = settings(&json!({"token": {"value": "bad\ntoken"}}));
         assert!(token.is_err_and(|e| e.key == "token" && !e.message.contains("bad")));
-        let merchant = settings(json!({"token": {"value": "t"}, "merchant_account_id": "bad\u{7f}"}));
+        let merchant = settings(&json!({"token": {"value": "t"}, "merchant_account_id": "bad\u{7f}"}));
         assert!(merchant.is_err_and(|e| e.key == "merchant_account_id"));
-        let unknown = settings(json!({"token": {"value": "t"}, "api_key": "x"}));
+        let unknown = settings(&json!({"token": {"value": "t"}, "api_key": "x"}));
         assert!(unknown.is_err_and(|e| e.message.contains("api_key")));
     }
 
     #[test]
     fn debug_output_hides_the_token() {
-        let Ok(settings) = settings(json!({"token": {"value": "tok_secret_123"}})) else {
+        let Ok(settings) = settings(&json!({"token": {"value": "tok_secret_123"}})) else {
             panic!("valid settings");
         };
         assert!(!format!("{settings:?}").contains("tok_secret_123"));

@@ -109,9 +109,9 @@ fn encode_json<T: Serialize>(value: &T) -> Result<String, String> {
 /// RFC 7638 thumbprint of a P-521 public key, as Gr4vy's SDKs compute the `kid`.
 pub fn thumbprint(key: &VerifyingKey) -> String {
     let point = key.to_sec1_point(false);
-    let coordinate = |c: Option<&[u8]>| URL_SAFE_NO_PAD.encode(c.unwrap_or_default());
-    let x = coordinate(point.x().map(|a| a.as_slice()));
-    let y = coordinate(point.y().map(|a| a.as_slice()));
+    // An uncompressed point always has both coordinates, at the curve's full field size.
+    let x = point.x().map(|c| URL_SAFE_NO_PAD.encode(c)).unwrap_or_default();
+    let y = point.y().map(|c| URL_SAFE_NO_PAD.encode(c)).unwrap_or_default();
     // Members in lexicographic order, no whitespace (RFC 7638 §3.2).
     let canonical = format!(r#"{{"crv":"P-521","kty":"EC","x":"{x}","y":"{y}"}}"#);
     URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical.as_bytes()))
@@ -129,18 +129,10 @@ pub enum Refusal {
 
 /// Verify a compact ES512 JWS against `key` and `kid`, and its time window against `now`
 /// (with `leeway` seconds of clock skew). Scopes are left to the caller.
-pub fn verify(
-    token: &str,
-    key: &VerifyingKey,
-    kid: &str,
-    now: OffsetDateTime,
-    leeway: i64,
-) -> Result<Claims, Refusal> {
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Refusal::Malformed("a JWT has three dot-separated parts"));
-    };
+pub fn verify(token: &str, key: &VerifyingKey, kid: &str, now: OffsetDateTime, leeway: i64) -> Result<Claims, Refusal> {
+    let malformed = Refusal::Malformed("a JWT has three dot-separated parts");
+    let (input, signature) = token.rsplit_once('.').ok_or(malformed.clone())?;
+    let (header, payload) = input.split_once('.').filter(|(_, p)| !p.contains('.')).ok_or(malformed)?;
     let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| Refusal::Malformed("not base64url"));
     let header: serde_json::Value =
         serde_json::from_slice(&decode(header)?).map_err(|_| Refusal::Malformed("header is not JSON"))?;
@@ -151,8 +143,6 @@ pub fn verify(
         return Err(Refusal::WrongKey);
     }
     let signature = Signature::from_slice(&decode(signature)?).map_err(|_| Refusal::BadSignature)?;
-    let signed = token.len().saturating_sub(token.rsplit('.').next().map_or(0, str::len) + 1);
-    let input = token.get(..signed).ok_or(Refusal::Malformed("token"))?;
     key.verify(input.as_bytes(), &signature).map_err(|_| Refusal::BadSignature)?;
     let claims: Claims =
         serde_json::from_slice(&decode(payload)?).map_err(|_| Refusal::Malformed("claims are incomplete"))?;

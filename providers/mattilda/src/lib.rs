@@ -108,25 +108,73 @@ fn is_uuid(id: &str) -> bool {
 }
 
 #[cfg(test)]
-mod contract_cases {
-    #[test]
-    fn all_contract_cases_pass() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts");
-        let count =
-            checkout_provider_interface::contract::run_dir(&super::FACTORY, &dir).unwrap_or_else(|e| panic!("{e}"));
-        assert!(count >= 12, "only {count} contract cases");
-    }
-}
-
-#[cfg(test)]
 mod tests {
+    use checkout_provider_interface::contract::InlineSecrets;
+    use checkout_provider_interface::{Access, Context, ProviderSetup};
+    use serde_json::{Map, Value, json};
+    use time::macros::datetime;
+
     use super::is_uuid;
+    use crate::jwt::{DEMO_PRIVATE_KEY, KeySigner, verify};
+
+    fn context() -> Context {
+        Context {
+            session_id: crate::DEMO_SESSION_OPEN.to_owned(),
+            request_id: "req".to_owned(),
+            idempotency_key: "idem".to_owned(),
+            now: datetime!(2026-11-23 12:00:00 UTC),
+            nonce: "nonce-1".to_owned(),
+        }
+    }
+
+    fn adapter(settings: &Value) -> std::sync::Arc<dyn checkout_provider_interface::Adapter> {
+        let map: Map<String, Value> = settings.as_object().cloned().unwrap_or_default();
+        let setup = ProviderSetup { name: "mattilda", settings: &map, secrets: &InlineSecrets };
+        (super::FACTORY.build)(&setup).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn passthrough_credentials_carry_wildcard_scopes_and_the_merchant() {
+        let keyed = adapter(&json!({"private_key": {"value": DEMO_PRIVATE_KEY}, "merchant_account_id": "default"}));
+        let headers = keyed.auth_headers(Access::Write, &context()).unwrap_or_else(|e| panic!("{e}"));
+        let auth = headers.get(http::header::AUTHORIZATION).unwrap_or_else(|| panic!("no authorization"));
+        assert!(auth.is_sensitive());
+        let jwt = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+        let signer = KeySigner::from_pem(DEMO_PRIVATE_KEY).unwrap_or_else(|e| panic!("{e}"));
+        let claims =
+            verify(jwt, signer.verifying_key(), signer.kid(), context().now, 0).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(claims.scopes, ["*.read", "*.write"]);
+        assert_eq!(headers.get("x-gr4vy-merchant-account-id").and_then(|v| v.to_str().ok()), Some("default"));
+
+        let token = adapter(&json!({"token": {"value": "tok_1"}}));
+        let headers = token.auth_headers(Access::Read, &context()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()), Some("Bearer tok_1"));
+        assert!(headers.get("x-gr4vy-merchant-account-id").is_none());
+    }
+
+    #[test]
+    fn a_preview_has_no_current_state_and_redacts_the_credential() {
+        let keyed = adapter(&json!({"private_key": {"value": DEMO_PRIVATE_KEY}}));
+        let update =
+            serde_json::from_value(json!({"metadata": {"a": "b", "c": null}})).unwrap_or_else(|e| panic!("{e}"));
+        let request = keyed.build_update(&update, None, &context()).unwrap_or_else(|e| panic!("{e}"));
+        let shown = checkout_provider_interface::wire::describe_request(&request, true);
+        assert_eq!(shown["headers"]["authorization"], "[redacted]");
+        assert_eq!(shown["body"], json!({"metadata": {"a": "b"}}));
+    }
 
     #[test]
     fn session_ids_must_be_uuids() {
         assert!(is_uuid("4137b1cf-39ac-42a8-bad6-1c680d5dab6b"));
         assert!(is_uuid("4137B1CF-39AC-42A8-BAD6-1C680D5DAB6B"));
-        for bad in ["", "cs_test_123", "4137b1cf39ac42a8bad61c680d5dab6b", "4137b1cf-39ac-42a8-bad6-1c680d5dab6", "g137b1cf-39ac-42a8-bad6-1c680d5dab6b", "4137b1cf-39ac-42a8-bad6-1c680d5dab6b-"] {
+        for bad in [
+            "",
+            "cs_test_123",
+            "4137b1cf39ac42a8bad61c680d5dab6b",
+            "4137b1cf-39ac-42a8-bad6-1c680d5dab6",
+            "g137b1cf-39ac-42a8-bad6-1c680d5dab6b",
+            "4137b1cf-39ac-42a8-bad6-1c680d5dab6b-",
+        ] {
             assert!(!is_uuid(bad), "{bad}");
         }
     }

@@ -21,8 +21,7 @@ pub fn build_update(
     let current = current_session(current, ctx)?;
     let body = crate::body::update_body(update, &current)?;
     let bytes = serde_json::to_vec(&Value::Object(body)).map_err(AdapterError::unparseable)?;
-    let builder = wire::request(http::Method::PUT, &session_path(ctx))
-        .header(http::header::CONTENT_TYPE, wire::JSON);
+    let builder = wire::request(http::Method::PUT, &session_path(ctx)).header(http::header::CONTENT_TYPE, wire::JSON);
     wire::finish(with_credentials(builder, settings, &[SCOPE_WRITE], ctx)?, bytes)
 }
 

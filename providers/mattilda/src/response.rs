@@ -27,8 +27,13 @@ pub fn parse_session(response: &ProviderResponse, ctx: &Context) -> Result<Unifi
     let mut unified = UnifiedSession::new(id, "mattilda", status);
     unified.expires_at = timestamp::format(expires_at);
     unified.currency = text(session, "currency").map(|c| c.to_ascii_uppercase());
-    let cart: Vec<&Map<String, Value>> =
-        session.get("cart_items").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_object).collect();
+    let cart: Vec<&Map<String, Value>> = session
+        .get("cart_items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .collect();
     unified.amounts = amounts(&cart, session.get("amount").and_then(Value::as_i64));
     if session.get("cart_items").is_some_and(Value::is_array) {
         unified.line_items = Some(cart.iter().map(|item| line_item(item)).collect());
@@ -38,14 +43,16 @@ pub fn parse_session(response: &ProviderResponse, ctx: &Context) -> Result<Unifi
     });
     let buyer = session.get("buyer").and_then(Value::as_object);
     if let Some(details) = buyer.and_then(|b| b.get("shipping_details")).and_then(Value::as_object) {
-        unified.shipping = Some(Shipping { selected_rate: None, options: Vec::new(), details: Some(details_of(details)) });
+        unified.shipping =
+            Some(Shipping { selected_rate: None, options: Vec::new(), details: Some(details_of(details)) });
     }
-    unified.payment_method = session.get("payment_method").and_then(Value::as_object).map(|method| PaymentMethodSummary {
-        method: text(method, "method"),
-        scheme: text(method, "scheme"),
-        label: text(method, "label"),
-        id: text(method, "id"),
-    });
+    unified.payment_method =
+        session.get("payment_method").and_then(Value::as_object).map(|method| PaymentMethodSummary {
+            method: text(method, "method"),
+            scheme: text(method, "scheme"),
+            label: text(method, "label"),
+            id: text(method, "id"),
+        });
     Ok(unified)
 }
 

@@ -25,7 +25,9 @@ pub static CAPABILITIES: Capabilities = Capabilities {
         ),
         (
             Feature::ShippingOptions,
-            Support::Native("shipping_options[i][shipping_rate] or [shipping_rate_data]; null clears (shipping_options=)"),
+            Support::Native(
+                "shipping_options[i][shipping_rate] or [shipping_rate_data]; null clears (shipping_options=)",
+            ),
         ),
         (
             Feature::ShippingDetails,

@@ -72,7 +72,9 @@ fn class_by_status(status: u16) -> FailureClass {
     }
 }
 
-/// `Stripe-Should-Retry` is authoritative when present; a lock timeout is always worth a retry.
+/// `Stripe-Should-Retry` is authoritative when present. Without it, a lock timeout and a key
+/// still in use by an earlier attempt (e.g. one the gateway timed out on) are worth a retry:
+/// the retry either waits out the lock or receives Stripe's stored result for the key.
 pub fn retry_advice(response: &ProviderResponse) -> Option<bool> {
     match wire::header(response, "stripe-should-retry").map(str::trim) {
         Some(v) if v.eq_ignore_ascii_case("true") => return Some(true),
@@ -83,7 +85,7 @@ pub fn retry_advice(response: &ProviderResponse) -> Option<bool> {
         return None;
     }
     let envelope = serde_json::from_slice::<Envelope>(response.body()).ok()?;
-    (envelope.error.code.as_deref() == Some("lock_timeout")).then_some(true)
+    matches!(envelope.error.code.as_deref(), Some("lock_timeout" | "idempotency_key_in_use")).then_some(true)
 }
 
 /// Map a Stripe parameter in bracket notation to the unified field it came from, e.g.
@@ -209,6 +211,8 @@ mod tests {
         assert_eq!(retry_advice(&response(400, &[("Stripe-Should-Retry", "true")], "")), Some(true));
         let lock = r#"{"error":{"type":"invalid_request_error","code":"lock_timeout"}}"#;
         assert_eq!(retry_advice(&response(409, &[], lock)), Some(true));
+        let in_use = r#"{"error":{"type":"invalid_request_error","code":"idempotency_key_in_use"}}"#;
+        assert_eq!(retry_advice(&response(409, &[], in_use)), Some(true));
         assert_eq!(retry_advice(&response(400, &[], "{}")), None);
         assert_eq!(retry_advice(&response(200, &[], lock)), None);
     }

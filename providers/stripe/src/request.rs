@@ -11,7 +11,7 @@ use checkout_provider_interface::{
 use serde_json::{Map, Value, json};
 
 use crate::config::StripeConfig;
-use crate::{KIND, form, response};
+use crate::{KIND, form, response, rules};
 
 /// Retrieve always expands line items so the unified session can list them.
 const RETRIEVE_QUERY: &str = "?expand%5B%5D=line_items";
@@ -34,6 +34,12 @@ pub fn build_update(
     current: Option<&ProviderResponse>,
     ctx: &Context,
 ) -> Result<ProviderRequest, AdapterError> {
+    // The gateway checks these before dispatch; checking again here keeps a direct caller (or a
+    // preview) from ever sending e.g. `price_data[currency]=`.
+    let invalid = rules::check(update).invalid;
+    if !invalid.is_empty() {
+        return Err(AdapterError::Invalid(invalid));
+    }
     let mut body = Map::new();
     if let Some(metadata) = metadata(&update.metadata) {
         body.insert("metadata".to_owned(), metadata);

@@ -121,7 +121,14 @@ struct WireAddress {
 
 impl From<WireAddress> for Address {
     fn from(a: WireAddress) -> Self {
-        Self { line1: a.line1, line2: a.line2, city: a.city, state: a.state, postal_code: a.postal_code, country: a.country }
+        Self {
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            state: a.state,
+            postal_code: a.postal_code,
+            country: a.country,
+        }
     }
 }
 

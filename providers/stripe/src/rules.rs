@@ -74,14 +74,15 @@ fn check_line_items(update: &UnifiedUpdate, check: &mut UpdateCheck) {
                     check.invalid.push(FieldProblem::new(format!("{base}/unit_amount"), "stripe needs a unit amount"));
                 }
                 require_quantity(item, &base, check);
-                if update.currency.is_none() {
-                    check.invalid.push(FieldProblem::new(
-                        "/currency",
-                        "stripe needs `currency` for ad-hoc line items (price_data[currency])",
-                    ));
-                }
             }
         }
+    }
+    let ad_hoc = items.iter().any(|item| item.form() == LineItemForm::AdHoc);
+    if ad_hoc && update.currency.is_none() {
+        check.invalid.push(FieldProblem::new(
+            "/currency",
+            "stripe needs `currency` for ad-hoc line items (price_data[currency])",
+        ));
     }
 }
 
@@ -103,7 +104,9 @@ fn product_fields(item: &LineItem, with_price: bool) -> Vec<&'static str> {
 
 fn require_quantity(item: &LineItem, base: &str, check: &mut UpdateCheck) {
     if item.quantity.is_none() {
-        check.invalid.push(FieldProblem::new(format!("{base}/quantity"), "stripe needs a quantity for a new line item"));
+        check
+            .invalid
+            .push(FieldProblem::new(format!("{base}/quantity"), "stripe needs a quantity for a new line item"));
     }
 }
 
@@ -231,6 +234,8 @@ mod tests {
         let (unsupported, invalid) = pointers(json!({"line_items": [{"name": "x", "unit_amount": 1, "quantity": 1}]}));
         assert!(unsupported.is_empty());
         assert_eq!(invalid, ["/currency"]);
+        let two = json!({"line_items": [{"name": "x", "unit_amount": 1, "quantity": 1}, {"name": "y", "unit_amount": 1, "quantity": 1}]});
+        assert_eq!(pointers(two).1, ["/currency"]);
         let (_, invalid) = pointers(json!({"currency": "usd", "line_items": [{"name": "x"}]}));
         assert_eq!(invalid, ["/line_items/0/unit_amount", "/line_items/0/quantity"]);
     }
@@ -275,7 +280,8 @@ mod tests {
         .unwrap_or_default();
         assert!(shipping_details_complete(&full));
         let partial: DetailsPatch =
-            serde_json::from_value(json!({"name": "J", "address": {"line1": "1", "country": "US"}})).unwrap_or_default();
+            serde_json::from_value(json!({"name": "J", "address": {"line1": "1", "country": "US"}}))
+                .unwrap_or_default();
         assert!(!shipping_details_complete(&partial));
     }
 }

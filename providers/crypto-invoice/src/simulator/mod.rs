@@ -183,5 +183,4 @@ fn update(session: &mut DemoSession, body: &[u8]) -> Response {
 }
 
 #[cfg(test)]
-#[expect(clippy::panic, reason = "a failing test panics with what went wrong")]
 mod tests;

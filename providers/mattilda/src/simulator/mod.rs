@@ -44,12 +44,8 @@ struct StoredSession {
 
 impl MattildaSimulator {
     pub fn new(settings: Settings) -> Self {
-        let merchant = settings
-            .merchant_account_id
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("default")
-            .to_owned();
+        let merchant =
+            settings.merchant_account_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("default").to_owned();
         let now = OffsetDateTime::now_utc();
         let sessions = seed::sessions(now)
             .into_iter()
@@ -76,10 +72,8 @@ impl MattildaSimulator {
             return Some(error(401, "unauthorized", "No valid API authentication found"));
         };
         match &self.settings.auth {
-            Auth::Token(token) => {
-                (!constant_time_eq(presented.as_bytes(), token.expose().as_bytes()))
-                    .then(|| error(401, "unauthorized", "No valid API authentication found"))
-            }
+            Auth::Token(token) => (!constant_time_eq(presented.as_bytes(), token.expose().as_bytes()))
+                .then(|| error(401, "unauthorized", "No valid API authentication found")),
             Auth::Key(signer) => {
                 let now = OffsetDateTime::now_utc();
                 match jwt::verify(presented, signer.verifying_key(), signer.kid(), now, LEEWAY) {
@@ -98,13 +92,13 @@ impl MattildaSimulator {
         let body: Value = match serde_json::from_slice(body) {
             Ok(body) => body,
             Err(e) => {
-                return detail(vec![json!({"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error",
+                return detail(&[json!({"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error",
                     "ctx": {"error": e.to_string()}})]);
             }
         };
         let problems = validate::update_body(&body);
         if !problems.is_empty() {
-            return detail(problems);
+            return detail(&problems);
         }
         let now = OffsetDateTime::now_utc();
         let mut sessions = self.sessions();
@@ -144,7 +138,7 @@ impl Simulator for MattildaSimulator {
             return refusal;
         }
         if !crate::is_uuid(raw_id) {
-            return detail(vec![json!({"type": "uuid_parsing", "loc": ["path", "session_id"],
+            return detail(&[json!({"type": "uuid_parsing", "loc": ["path", "session_id"],
                 "msg": "Input should be a valid UUID", "input": raw_id})]);
         }
         let id = raw_id.to_ascii_lowercase();
@@ -186,7 +180,7 @@ fn not_found() -> http::Response<Vec<u8>> {
 }
 
 /// FastAPI's `HTTPValidationError`.
-fn detail(problems: Vec<Value>) -> http::Response<Vec<u8>> {
+fn detail(problems: &[Value]) -> http::Response<Vec<u8>> {
     json_response(422, &json!({ "detail": problems }))
 }
 

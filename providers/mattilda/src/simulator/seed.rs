@@ -16,13 +16,13 @@ pub const DEMO_SESSION_EXPIRED: &str = "8d3fe99b-1422-42e6-bbb3-932d95ae5f79";
 pub fn sessions(now: OffsetDateTime) -> Vec<(&'static str, OffsetDateTime, Map<String, Value>)> {
     let tomorrow = now + time::Duration::days(1);
     vec![
-        (DEMO_SESSION_OPEN, tomorrow, object(open_session())),
+        (DEMO_SESSION_OPEN, tomorrow, object(&open_session())),
         (DEMO_SESSION_EMPTY, tomorrow, Map::new()),
-        (DEMO_SESSION_EXPIRED, datetime!(2022-01-01 00:00:00 UTC), object(expired_session())),
+        (DEMO_SESSION_EXPIRED, datetime!(2022-01-01 00:00:00 UTC), object(&expired_session())),
     ]
 }
 
-fn object(value: Value) -> Map<String, Value> {
+fn object(value: &Value) -> Map<String, Value> {
     value.as_object().cloned().unwrap_or_default()
 }
 

@@ -67,8 +67,13 @@ fn update(
 #[test]
 fn a_jwt_round_trip_merges_metadata_and_keeps_the_cart() {
     let (adapter, simulator) = with_key();
-    let session = update(adapter.as_ref(), simulator.as_ref(), DEMO_SESSION_OPEN,
-        json!({"metadata": {"cohort": null, "order_id": "42"}})).unwrap_or_else(|e| panic!("{e:?}"));
+    let session = update(
+        adapter.as_ref(),
+        simulator.as_ref(),
+        DEMO_SESSION_OPEN,
+        json!({"metadata": {"cohort": null, "order_id": "42"}}),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(session.status, SessionStatus::Open);
     let metadata = session.metadata.unwrap_or_default();
     assert_eq!(serde_json::to_value(metadata).ok(), Some(json!({"order_id": "42"})));
@@ -105,7 +110,9 @@ fn retrieving_the_expired_session_says_expired_and_updating_it_is_refused() {
     assert_eq!(session.status, SessionStatus::Expired);
     assert_eq!(session.expires_at.as_deref(), Some("2022-01-01T00:00:00Z"));
     let refused = update(adapter.as_ref(), simulator.as_ref(), DEMO_SESSION_EXPIRED, json!({"metadata": {"a": "b"}}));
-    assert!(matches!(refused, Err(AdapterError::Provider(f)) if f.class == FailureClass::NotUpdatable && f.status == 409));
+    assert!(
+        matches!(refused, Err(AdapterError::Provider(f)) if f.class == FailureClass::NotUpdatable && f.status == 409)
+    );
 }
 
 #[test]
@@ -122,7 +129,8 @@ fn credentials_are_checked_like_mattilda() {
 
     let (adapter, key_sim) = with_key();
     // A read-scoped token cannot write.
-    let read = adapter.build_retrieve(&ctx(DEMO_SESSION_OPEN, OffsetDateTime::now_utc())).unwrap_or_else(|e| panic!("{e}"));
+    let read =
+        adapter.build_retrieve(&ctx(DEMO_SESSION_OPEN, OffsetDateTime::now_utc())).unwrap_or_else(|e| panic!("{e}"));
     let auth = read.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let mut put = raw(http::Method::PUT, &path, Some(auth), "{}");
     put.headers_mut().insert(crate::request::MERCHANT_HEADER, http::HeaderValue::from_static("default"));
@@ -143,12 +151,17 @@ fn schema_problems_get_the_fastapi_body_and_map_back_to_unified_pointers() {
     let payload = r#"{"cart_items":[{"name":"x","quantity":"1","unit_amount":100,"product_type":"bogus"}],"foo":1,"expires_in":60}"#;
     let answer = simulator.handle(raw(http::Method::PUT, &path, Some("Bearer demo-mattilda-token"), payload));
     assert_eq!(answer.status(), 422);
-    let Err(AdapterError::Provider(failure)) = adapter.parse_session(&answer, &ctx(DEMO_SESSION_OPEN, OffsetDateTime::now_utc())) else {
+    let Err(AdapterError::Provider(failure)) =
+        adapter.parse_session(&answer, &ctx(DEMO_SESSION_OPEN, OffsetDateTime::now_utc()))
+    else {
         panic!("a 422 is a provider failure");
     };
     assert_eq!(failure.class, FailureClass::Rejected);
     let pointers: Vec<_> = failure.errors.iter().map(|e| e.pointer.as_str()).collect();
-    assert_eq!(pointers, ["/provider_options/mattilda/foo", "/line_items/0/quantity", "/line_items/0/product_type", "/expires_in"]);
+    assert_eq!(
+        pointers,
+        ["/provider_options/mattilda/foo", "/line_items/0/quantity", "/line_items/0/product_type", "/expires_in"]
+    );
 }
 
 #[test]
@@ -156,16 +169,22 @@ fn ids_paths_methods_and_merchants_are_checked() {
     let (_, simulator) = with_token();
     let auth = Some("Bearer demo-mattilda-token");
     let not_uuid = simulator.handle(raw(http::Method::GET, "/checkout/sessions/cs_123", auth, ""));
-    assert_eq!((not_uuid.status().as_u16(), body(&not_uuid)["detail"][0]["loc"].clone()), (422, json!(["path", "session_id"])));
-    let unknown = simulator.handle(raw(http::Method::GET, "/checkout/sessions/00000000-0000-4000-8000-000000000000", auth, ""));
+    assert_eq!(
+        (not_uuid.status().as_u16(), body(&not_uuid)["detail"][0]["loc"].clone()),
+        (422, json!(["path", "session_id"]))
+    );
+    let unknown =
+        simulator.handle(raw(http::Method::GET, "/checkout/sessions/00000000-0000-4000-8000-000000000000", auth, ""));
     assert_eq!((unknown.status().as_u16(), body(&unknown)["code"].clone()), (404, json!("not_found")));
     assert_eq!(simulator.handle(raw(http::Method::GET, "/v1/other", auth, "")).status(), 404);
-    let delete = simulator.handle(raw(http::Method::DELETE, &format!("/checkout/sessions/{DEMO_SESSION_OPEN}"), auth, ""));
+    let delete =
+        simulator.handle(raw(http::Method::DELETE, &format!("/checkout/sessions/{DEMO_SESSION_OPEN}"), auth, ""));
     assert_eq!(delete.status(), 405);
     let mut other_merchant = raw(http::Method::GET, &format!("/checkout/sessions/{DEMO_SESSION_OPEN}"), auth, "");
     other_merchant.headers_mut().insert(crate::request::MERCHANT_HEADER, http::HeaderValue::from_static("acme"));
     assert_eq!(simulator.handle(other_merchant).status(), 404);
-    let not_json = simulator.handle(raw(http::Method::PUT, &format!("/checkout/sessions/{DEMO_SESSION_OPEN}"), auth, "{"));
+    let not_json =
+        simulator.handle(raw(http::Method::PUT, &format!("/checkout/sessions/{DEMO_SESSION_OPEN}"), auth, "{"));
     assert_eq!(not_json.status(), 422);
 }
 
@@ -174,7 +193,12 @@ fn the_simulator_replaces_omitted_fields() {
     // What a naive partial PUT would do to the session, and why the adapter carries the state.
     let (_, simulator) = with_token();
     let path = format!("/checkout/sessions/{DEMO_SESSION_OPEN}");
-    let answer = simulator.handle(raw(http::Method::PUT, &path, Some("Bearer demo-mattilda-token"), r#"{"metadata":{"a":"b"}}"#));
+    let answer = simulator.handle(raw(
+        http::Method::PUT,
+        &path,
+        Some("Bearer demo-mattilda-token"),
+        r#"{"metadata":{"a":"b"}}"#,
+    ));
     assert_eq!(answer.status(), 200);
     assert_eq!(body(&answer)["cart_items"], Value::Null);
     assert_eq!(body(&answer)["buyer"], Value::Null);

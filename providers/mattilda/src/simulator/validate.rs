@@ -8,15 +8,43 @@ use crate::capabilities::PRODUCT_TYPES;
 
 const MAX_AMOUNT: i64 = 99_999_999;
 const UPDATE_KEYS: [&str; 13] = [
-    "cart_items", "metadata", "buyer", "airline", "amount", "currency", "payment_service_id", "expires_in", "country",
-    "is_subsequent_payment", "merchant_initiated", "payment_source", "intent",
+    "cart_items",
+    "metadata",
+    "buyer",
+    "airline",
+    "amount",
+    "currency",
+    "payment_service_id",
+    "expires_in",
+    "country",
+    "is_subsequent_payment",
+    "merchant_initiated",
+    "payment_source",
+    "intent",
 ];
 const ITEM_KEYS: [&str; 19] = [
-    "name", "quantity", "unit_amount", "discount_amount", "tax_amount", "external_identifier", "sku", "upc",
-    "product_url", "image_url", "categories", "product_type", "seller_country", "tax_exempt", "unit_of_measure",
-    "commodity_code", "description", "duty_amount", "shipping_amount",
+    "name",
+    "quantity",
+    "unit_amount",
+    "discount_amount",
+    "tax_amount",
+    "external_identifier",
+    "sku",
+    "upc",
+    "product_url",
+    "image_url",
+    "categories",
+    "product_type",
+    "seller_country",
+    "tax_exempt",
+    "unit_of_measure",
+    "commodity_code",
+    "description",
+    "duty_amount",
+    "shipping_amount",
 ];
-const BUYER_KEYS: [&str; 5] = ["display_name", "external_identifier", "billing_details", "account_number", "shipping_details"];
+const BUYER_KEYS: [&str; 5] =
+    ["display_name", "external_identifier", "billing_details", "account_number", "shipping_details"];
 const DETAILS_KEYS: [&str; 6] = ["first_name", "last_name", "email_address", "phone_number", "address", "tax_id"];
 const ADDRESS_KEYS: [&str; 9] =
     ["city", "country", "postal_code", "state", "state_code", "house_number_or_name", "line1", "line2", "organization"];
@@ -46,7 +74,12 @@ pub fn update_body(body: &Value) -> Vec<Value> {
         match metadata.as_object() {
             Some(map) => {
                 for (key, value) in map.iter().filter(|(_, v)| !v.is_string()) {
-                    problems.add(&path(&path(&at, "metadata"), key), "string_type", "Input should be a valid string", value);
+                    problems.add(
+                        &path(&path(&at, "metadata"), key),
+                        "string_type",
+                        "Input should be a valid string",
+                        value,
+                    );
                 }
             }
             None => problems.add(&path(&at, "metadata"), "dict_type", "Input should be a valid dictionary", metadata),
@@ -61,7 +94,12 @@ pub fn update_body(body: &Value) -> Vec<Value> {
     if let Some(seconds) = body.get("expires_in") {
         match seconds.as_f64() {
             Some(s) if (3600.0..=86400.0).contains(&s) => {}
-            Some(_) => problems.add(&path(&at, "expires_in"), "greater_than_equal", "Input should be between 3600 and 86400", seconds),
+            Some(_) => problems.add(
+                &path(&at, "expires_in"),
+                "greater_than_equal",
+                "Input should be between 3600 and 86400",
+                seconds,
+            ),
             None => problems.add(&path(&at, "expires_in"), "float_type", "Input should be a valid number", seconds),
         }
     }
@@ -98,7 +136,9 @@ impl Problems {
     fn integer(&mut self, loc: &[Value], value: &Value, minimum: i64) {
         match value.as_i64() {
             Some(n) if (minimum..=MAX_AMOUNT).contains(&n) => {}
-            Some(_) => self.add(loc, "less_than_equal", &format!("Input should be between {minimum} and {MAX_AMOUNT}"), value),
+            Some(_) => {
+                self.add(loc, "less_than_equal", &format!("Input should be between {minimum} and {MAX_AMOUNT}"), value);
+            }
             None => self.add(loc, "int_type", "Input should be a valid integer", value),
         }
     }
@@ -144,7 +184,9 @@ impl Problems {
                 self.integer(&path(at, key), value, 0);
             }
         }
-        for (key, max) in [("external_identifier", 200), ("sku", 200), ("product_url", usize::MAX), ("image_url", usize::MAX)] {
+        for (key, max) in
+            [("external_identifier", 200), ("sku", 200), ("product_url", usize::MAX), ("image_url", usize::MAX)]
+        {
             if let Some(value) = present(map, key) {
                 self.string(&path(at, key), value, max);
             }
@@ -193,8 +235,12 @@ impl Problems {
                         && !digits.starts_with('0')
                 });
                 if !ok {
-                    self.add(&path(&side_at, "phone_number"), "string_pattern_mismatch",
-                        "String should match pattern '^\\+[1-9]\\d{1,14}$'", phone);
+                    self.add(
+                        &path(&side_at, "phone_number"),
+                        "string_pattern_mismatch",
+                        "String should match pattern '^\\+[1-9]\\d{1,14}$'",
+                        phone,
+                    );
                 }
             }
             if let Some(address) = present(details, "address") {

@@ -46,14 +46,14 @@ impl update::Ids for Counter {
 
 /// Stripe's `error.type` values the simulator uses.
 #[derive(Debug, Clone, Copy)]
-pub enum StripeErrorKind {
+pub(crate) enum StripeErrorKind {
     InvalidRequest,
     Idempotency,
 }
 
 /// One Stripe error answer.
 #[derive(Debug)]
-pub struct StripeError {
+pub(crate) struct StripeError {
     kind: StripeErrorKind,
     status: u16,
     code: String,
@@ -80,7 +80,10 @@ impl StripeError {
         error.insert("type".to_owned(), json!(kind));
         if !self.code.is_empty() {
             error.insert("code".to_owned(), json!(self.code));
-            error.insert("doc_url".to_owned(), json!(format!("https://stripe.com/docs/error-codes/{}", self.code.replace('_', "-"))));
+            error.insert(
+                "doc_url".to_owned(),
+                json!(format!("https://stripe.com/docs/error-codes/{}", self.code.replace('_', "-"))),
+            );
         }
         error.insert("message".to_owned(), json!(self.message));
         if let Some(param) = &self.param {
@@ -133,7 +136,11 @@ impl StripeSimulator {
             let query = form::decode(request.uri().query().unwrap_or_default()).map_err(|_| invalid_body())?;
             let query = query.as_object().cloned().unwrap_or_default();
             if let Some(key) = query.keys().find(|k| *k != "expand") {
-                return Err(StripeError::invalid("parameter_unknown", &format!("Received unknown parameter: {key}"), key));
+                return Err(StripeError::invalid(
+                    "parameter_unknown",
+                    &format!("Received unknown parameter: {key}"),
+                    key,
+                ));
             }
             let expand = update::expand_list(query.get("expand"), "expand")?;
             let session = state.sessions.get(&id).ok_or_else(|| no_such_session(&id))?;
@@ -142,7 +149,12 @@ impl StripeSimulator {
         self.update(request, state, &id)
     }
 
-    fn update(&self, request: &http::Request<Vec<u8>>, state: &mut State, id: &str) -> Result<(Value, bool), StripeError> {
+    fn update(
+        &self,
+        request: &http::Request<Vec<u8>>,
+        state: &mut State,
+        id: &str,
+    ) -> Result<(Value, bool), StripeError> {
         let key = request.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let fingerprint = [request.uri().to_string().as_bytes(), b"\n", request.body()].concat();
         if let Some(key) = &key {
@@ -218,8 +230,13 @@ impl Simulator for StripeSimulator {
 }
 
 fn no_such_session(id: &str) -> StripeError {
-    StripeError::new(StripeErrorKind::InvalidRequest, 404, "resource_missing", &format!("No such checkout.session: '{id}'"))
-        .with_param("session")
+    StripeError::new(
+        StripeErrorKind::InvalidRequest,
+        404,
+        "resource_missing",
+        &format!("No such checkout.session: '{id}'"),
+    )
+    .with_param("session")
 }
 
 fn invalid_body() -> StripeError {

@@ -84,14 +84,15 @@ pub fn catalog() -> BTreeMap<&'static str, CatalogPrice> {
             CatalogPrice { product_id: "prod_demo_gopro", name: "GoPro HERO9 Camcorder", unit_amount: 37_999 },
         ),
         ("price_demo_strap", CatalogPrice { product_id: "prod_demo_strap", name: "Camera strap", unit_amount: 1_999 }),
-        ("price_demo_sdcard", CatalogPrice { product_id: "prod_demo_sdcard", name: "SD card 128 GB", unit_amount: 2_499 }),
+        (
+            "price_demo_sdcard",
+            CatalogPrice { product_id: "prod_demo_sdcard", name: "SD card 128 GB", unit_amount: 2_499 },
+        ),
     ])
 }
 
 pub fn demo_rates() -> BTreeMap<String, Rate> {
-    let estimate = |min: u32, max: u32| {
-        json!({"minimum": {"unit": "business_day", "value": min}, "maximum": {"unit": "business_day", "value": max}})
-    };
+    let estimate = |min: u32, max: u32| json!({"minimum": {"unit": "business_day", "value": min}, "maximum": {"unit": "business_day", "value": max}});
     [("shr_standard", "Standard", 500, estimate(5, 7)), ("shr_express", "Express", 1_500, estimate(1, 2))]
         .into_iter()
         .map(|(id, name, amount, delivery_estimate)| {
@@ -130,10 +131,13 @@ pub fn demo_sessions(now: i64) -> BTreeMap<String, Session> {
         status: "open",
         payment_status: "unpaid",
         currency: "usd".to_owned(),
-        items: [catalog_item(&format!("li_{id}_1"), "price_demo_gopro", 1), catalog_item(&format!("li_{id}_2"), "price_demo_strap", 2)]
-            .into_iter()
-            .flatten()
-            .collect(),
+        items: [
+            catalog_item(&format!("li_{id}_1"), "price_demo_gopro", 1),
+            catalog_item(&format!("li_{id}_2"), "price_demo_strap", 2),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         metadata: BTreeMap::from([("order_id".to_owned(), order.to_owned())]),
         shipping_options: vec!["shr_standard".to_owned(), "shr_express".to_owned()],
         selected_rate: Some("shr_standard".to_owned()),

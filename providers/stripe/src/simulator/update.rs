@@ -76,7 +76,9 @@ fn apply_metadata(metadata: &mut BTreeMap<String, String>, value: &Value) -> Res
         Value::Object(map) => {
             for (key, value) in map {
                 let param = format!("metadata[{key}]");
-                let value = value.as_str().ok_or_else(|| StripeError::invalid("parameter_invalid_string", "Invalid string", &param))?;
+                let value = value
+                    .as_str()
+                    .ok_or_else(|| StripeError::invalid("parameter_invalid_string", "Invalid string", &param))?;
                 if key.is_empty() || key.chars().count() > 40 {
                     return Err(StripeError::invalid("", "Metadata keys can have up to 40 characters.", &param));
                 }
@@ -109,7 +111,11 @@ fn line_items(session: &Session, value: &Value, ids: &mut dyn Ids) -> Result<Vec
     for (index, entry) in entries.iter().enumerate() {
         let at = |field: &str| format!("line_items[{index}][{field}]");
         let Value::Object(fields) = entry else {
-            return Err(StripeError::invalid("parameter_invalid_array", "Invalid hash", &format!("line_items[{index}]")));
+            return Err(StripeError::invalid(
+                "parameter_invalid_array",
+                "Invalid hash",
+                &format!("line_items[{index}]"),
+            ));
         };
         if let Some(key) = fields.keys().find(|k| !["id", "price", "price_data", "quantity"].contains(&k.as_str())) {
             return Err(StripeError::unknown(&at(key)));
@@ -127,7 +133,13 @@ fn line_items(session: &Session, value: &Value, ids: &mut dyn Ids) -> Result<Vec
             let mut item = match (fields.get("price"), fields.get("price_data")) {
                 (Some(price), None) => catalog_item(session, price.as_str().unwrap_or_default(), &at("price"))?,
                 (None, Some(Value::Object(data))) => ad_hoc_item(session, data, index)?,
-                _ => return Err(StripeError::invalid("", "You must specify either `price` or `price_data`.", &at("price"))),
+                _ => {
+                    return Err(StripeError::invalid(
+                        "",
+                        "You must specify either `price` or `price_data`.",
+                        &at("price"),
+                    ));
+                }
             };
             item.id = ids.next("li");
             item.quantity = quantity.ok_or_else(quantity_missing)?;
@@ -158,9 +170,11 @@ fn catalog_item(session: &Session, price_id: &str, param: &str) -> Result<Item, 
 
 fn ad_hoc_item(session: &Session, data: &Map<String, Value>, index: usize) -> Result<Item, StripeError> {
     let at = |field: &str| format!("line_items[{index}][price_data]{field}");
-    let currency = data.get("currency").and_then(Value::as_str).ok_or_else(|| StripeError::param_missing(&at("[currency]")))?;
+    let currency =
+        data.get("currency").and_then(Value::as_str).ok_or_else(|| StripeError::param_missing(&at("[currency]")))?;
     if currency != session.currency {
-        let message = format!("The currency `{currency}` does not match the Checkout Session's currency `{}`.", session.currency);
+        let message =
+            format!("The currency `{currency}` does not match the Checkout Session's currency `{}`.", session.currency);
         return Err(StripeError::invalid("", &message, &at("[currency]")));
     }
     let unit_amount = data.get("unit_amount").ok_or_else(|| StripeError::param_missing(&at("[unit_amount]")))?;
@@ -228,18 +242,25 @@ fn shipping_options(
     Ok(out)
 }
 
-fn inline_rate(session: &Session, data: &Map<String, Value>, base: &str, ids: &mut dyn Ids) -> Result<Rate, StripeError> {
+fn inline_rate(
+    session: &Session,
+    data: &Map<String, Value>,
+    base: &str,
+    ids: &mut dyn Ids,
+) -> Result<Rate, StripeError> {
     let at = |field: &str| format!("{base}{field}");
     let display_name = data.get("display_name").and_then(Value::as_str);
     let display_name = display_name.ok_or_else(|| StripeError::param_missing(&at("[display_name]")))?;
     let fixed = data.get("fixed_amount").and_then(Value::as_object);
-    let amount = fixed.and_then(|f| f.get("amount")).ok_or_else(|| StripeError::param_missing(&at("[fixed_amount][amount]")))?;
+    let amount =
+        fixed.and_then(|f| f.get("amount")).ok_or_else(|| StripeError::param_missing(&at("[fixed_amount][amount]")))?;
     let amount = i64::try_from(integer(amount, &at("[fixed_amount][amount]"))?)
         .map_err(|_| StripeError::invalid("amount_too_large", "Amount too large.", &at("[fixed_amount][amount]")))?;
     let currency = fixed.and_then(|f| f.get("currency")).and_then(Value::as_str);
     let currency = currency.ok_or_else(|| StripeError::param_missing(&at("[fixed_amount][currency]")))?;
     if currency != session.currency {
-        let message = format!("The shipping rate currency `{currency}` does not match the session's `{}`.", session.currency);
+        let message =
+            format!("The shipping rate currency `{currency}` does not match the session's `{}`.", session.currency);
         return Err(StripeError::invalid("", &message, &at("[fixed_amount][currency]")));
     }
     let mut estimate = Map::new();
@@ -275,7 +296,11 @@ fn shipping_details(value: &Value) -> Result<Value, StripeError> {
     }
     let country = field(&["address", "country"]).unwrap_or_default();
     if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(StripeError::invalid("", "Country must be an ISO 3166-1 alpha-2 code.", &format!("{BASE}[address][country]")));
+        return Err(StripeError::invalid(
+            "",
+            "Country must be an ISO 3166-1 alpha-2 code.",
+            &format!("{BASE}[address][country]"),
+        ));
     }
     let mut address = Map::new();
     for key in ["city", "country", "line1", "line2", "postal_code", "state"] {
@@ -299,13 +324,23 @@ fn positive_integer(value: &Value, param: &str) -> Result<u64, StripeError> {
 
 impl StripeError {
     fn unknown(param: &str) -> Self {
-        Self::new(StripeErrorKind::InvalidRequest, 400, "parameter_unknown", &format!("Received unknown parameter: {param}"))
-            .with_param(param)
+        Self::new(
+            StripeErrorKind::InvalidRequest,
+            400,
+            "parameter_unknown",
+            &format!("Received unknown parameter: {param}"),
+        )
+        .with_param(param)
     }
 
     fn param_missing(param: &str) -> Self {
-        Self::new(StripeErrorKind::InvalidRequest, 400, "parameter_missing", &format!("Missing required param: {param}."))
-            .with_param(param)
+        Self::new(
+            StripeErrorKind::InvalidRequest,
+            400,
+            "parameter_missing",
+            &format!("Missing required param: {param}."),
+        )
+        .with_param(param)
     }
 
     fn missing_resource(what: &str, id: &str, param: &str) -> Self {

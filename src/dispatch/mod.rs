@@ -3,6 +3,9 @@
 //! honoured up to the cap, and a bounded response body. Knows nothing about any provider: the
 //! adapter's `retry_advice` carries provider-specific retry signals.
 
+pub mod breaker;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use checkout_provider_interface::{ProviderRequest, ProviderResponse};
@@ -15,8 +18,11 @@ use crate::config::{Provider, RetryPolicy};
 /// Header carrying the gateway's request id to the provider.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// The shared HTTP client (pooled keep-alive connections) and the per-provider breakers. Both
+/// outlive config reloads; only the response limit comes from the current config.
 pub struct Dispatcher {
     client: reqwest::Client,
+    pub breakers: Arc<breaker::Breakers>,
     max_response_bytes: usize,
 }
 
@@ -31,6 +37,8 @@ pub enum DispatchError {
     ResponseTooLarge { limit: usize },
     #[error("the connection to the provider failed: {detail}")]
     Transport { detail: String },
+    #[error("the circuit breaker is open after repeated failures")]
+    CircuitOpen { retry_after: Duration },
 }
 
 /// How one attempt ended.
@@ -49,7 +57,12 @@ impl Dispatcher {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot build HTTP client: {e}"))?;
-        Ok(Self { client, max_response_bytes })
+        Ok(Self { client, breakers: Arc::default(), max_response_bytes })
+    }
+
+    /// The same client and breakers with another response limit (for a reloaded config).
+    pub fn reconfigured(&self, max_response_bytes: usize) -> Self {
+        Self { client: self.client.clone(), breakers: Arc::clone(&self.breakers), max_response_bytes }
     }
 
     /// Send `request` to `provider`, retrying when `retry_safe` and the answer says so.
@@ -68,11 +81,16 @@ impl Dispatcher {
             if now >= deadline {
                 return Err(DispatchError::Timeout);
             }
+            if let Err(retry_after) = self.breakers.admit(&provider.name, &provider.breaker) {
+                return Err(DispatchError::CircuitOpen { retry_after });
+            }
             let budget = provider.timeout.min(deadline - now);
             let span = tracing::info_span!("provider_attempt", provider = %provider.name, attempt, status = tracing::field::Empty, latency_ms = tracing::field::Empty);
             let started = Instant::now();
             let outcome = self.attempt(provider, request, request_id, budget).instrument(span.clone()).await;
             span.record("latency_ms", started.elapsed().as_millis());
+            let healthy = matches!(&outcome, Attempt::Answered(r) if !r.status().is_server_error());
+            self.breakers.record(&provider.name, &provider.breaker, healthy);
             let retry_wait = match &outcome {
                 Attempt::Answered(response) => {
                     span.record("status", response.status().as_u16());
@@ -96,10 +114,17 @@ impl Dispatcher {
         }
     }
 
-    async fn attempt(&self, provider: &Provider, request: &ProviderRequest, request_id: &str, budget: Duration) -> Attempt {
+    async fn attempt(
+        &self,
+        provider: &Provider,
+        request: &ProviderRequest,
+        request_id: &str,
+        budget: Duration,
+    ) -> Attempt {
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
         let url = format!("{}{path}", provider.base_url);
-        let mut builder = self.client.request(request.method().clone(), url).headers(request.headers().clone()).timeout(budget);
+        let mut builder =
+            self.client.request(request.method().clone(), url).headers(request.headers().clone()).timeout(budget);
         builder = builder.header(REQUEST_ID_HEADER, request_id);
         if !request.body().is_empty() {
             builder = builder.body(request.body().clone());

@@ -1,0 +1,127 @@
+//! One circuit breaker per provider (DESIGN §5): opens after consecutive failed attempts, fails
+//! fast while open, half-opens after a cool-down with a single probe.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::config::BreakerPolicy;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Closed {
+        failures: u32,
+    },
+    Open {
+        until: Instant,
+    },
+    /// One probe is out; everyone else waits for its outcome.
+    HalfOpen,
+}
+
+/// A breaker state for `/readyz` and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CircuitState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+impl CircuitState {
+    /// Gauge value: 0 closed, 1 half-open, 2 open.
+    pub fn level(self) -> u8 {
+        match self {
+            Self::Closed => 0,
+            Self::HalfOpen => 1,
+            Self::Open => 2,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Breakers {
+    states: Mutex<HashMap<String, State>>,
+}
+
+impl Breakers {
+    fn with<T>(&self, provider: &str, f: impl FnOnce(&mut State) -> T) -> T {
+        let mut states = self.states.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(states.entry(provider.to_owned()).or_insert(State::Closed { failures: 0 }))
+    }
+
+    /// May an attempt go to `provider` now? `Err` carries how long until it may.
+    pub fn admit(&self, provider: &str, policy: &BreakerPolicy) -> Result<(), Duration> {
+        let now = Instant::now();
+        self.with(provider, |state| match *state {
+            State::Closed { .. } => Ok(()),
+            State::Open { until } if now >= until => {
+                *state = State::HalfOpen;
+                Ok(())
+            }
+            State::Open { until } => Err(until - now),
+            State::HalfOpen => Err(policy.cool_down.min(Duration::from_secs(1))),
+        })
+    }
+
+    /// Record an attempt's outcome.
+    pub fn record(&self, provider: &str, policy: &BreakerPolicy, success: bool) {
+        let now = Instant::now();
+        self.with(provider, |state| {
+            *state = match (*state, success) {
+                (_, true) => State::Closed { failures: 0 },
+                (State::Closed { failures }, false) if failures + 1 < policy.failure_threshold => {
+                    State::Closed { failures: failures + 1 }
+                }
+                (State::Open { until }, false) => State::Open { until },
+                (State::Closed { .. } | State::HalfOpen, false) => {
+                    tracing::warn!(provider, cool_down_ms = policy.cool_down.as_millis(), "circuit opened");
+                    State::Open { until: now + policy.cool_down }
+                }
+            };
+        });
+    }
+
+    pub fn state(&self, provider: &str) -> CircuitState {
+        self.with(provider, |state| match *state {
+            State::Closed { .. } => CircuitState::Closed,
+            State::Open { until } if Instant::now() >= until => CircuitState::HalfOpen,
+            State::Open { .. } => CircuitState::Open,
+            State::HalfOpen => CircuitState::HalfOpen,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_the_threshold_and_half_opens_with_one_probe() {
+        let policy = BreakerPolicy { failure_threshold: 3, cool_down: Duration::from_millis(40) };
+        let breakers = Breakers::default();
+        for _ in 0..2 {
+            breakers.record("p", &policy, false);
+        }
+        assert_eq!(breakers.state("p"), CircuitState::Closed);
+        breakers.record("p", &policy, true);
+        for _ in 0..3 {
+            assert!(breakers.admit("p", &policy).is_ok());
+            breakers.record("p", &policy, false);
+        }
+        assert_eq!(breakers.state("p"), CircuitState::Open);
+        assert!(breakers.admit("p", &policy).is_err());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(breakers.admit("p", &policy).is_ok(), "the probe");
+        assert!(breakers.admit("p", &policy).is_err(), "only one probe");
+        breakers.record("p", &policy, false);
+        assert_eq!(breakers.state("p"), CircuitState::Open);
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(breakers.admit("p", &policy).is_ok());
+        breakers.record("p", &policy, true);
+        assert_eq!(breakers.state("p"), CircuitState::Closed);
+        assert!(breakers.admit("p", &policy).is_ok());
+    }
+}
