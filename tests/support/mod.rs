@@ -2,6 +2,10 @@
 #![allow(dead_code, reason = "each test binary uses a different subset of the helpers")]
 #![allow(clippy::expect_used, clippy::panic, reason = "test helpers fail the test loudly")]
 
+pub mod faults;
+pub mod process;
+pub mod redis;
+
 use std::io::Write;
 use std::net::SocketAddr;
 
