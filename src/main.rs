@@ -41,6 +41,21 @@ enum Command {
     },
     /// Read a tenant key on stdin and print its SHA-256 for `api_key_sha256`.
     HashKey,
+    /// Print the static capability difference between two provider kinds, as a table.
+    Compat {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// GET a health URL and exit 0 on a 2xx answer, 1 otherwise: a container health check that
+    /// needs no shell or curl (the distroless runtime image has neither).
+    Healthcheck {
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+        #[arg(long, default_value_t = 3000)]
+        timeout_ms: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -60,6 +75,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Translate { provider, config, session, file } => {
             translate(load(config.as_ref())?, &provider, &session, file)
         }
+        Command::Healthcheck { url, timeout_ms } => healthcheck(&url, timeout_ms),
+        Command::Compat { from, to } => compat(&from, &to),
         Command::HashKey => {
             let mut key = String::new();
             std::io::stdin().read_to_string(&mut key).context("reading the key from stdin")?;
@@ -150,5 +167,38 @@ fn translate(config: Config, provider: &str, session: &str, file: Option<PathBuf
     let ctx = update::context(session, "translate", &uuid::Uuid::new_v4().to_string());
     let preview = api::handlers::preview(&state, &provider, &prepared, &ctx).map_err(problem)?;
     println!("{}", serde_json::to_string_pretty(&preview)?);
+    Ok(())
+}
+
+fn healthcheck(url: &str, timeout_ms: u64) -> anyhow::Result<()> {
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+    let status = runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_millis(timeout_ms))
+            .build()
+            .context("building the HTTP client")?;
+        let response = client.get(url).send().await.with_context(|| format!("GET {url}"))?;
+        anyhow::Ok(response.status())
+    })?;
+    if !status.is_success() {
+        bail!("GET {url} answered {status}");
+    }
+    println!("ok: GET {url} answered {status}");
+    Ok(())
+}
+
+fn compat(from: &str, to: &str) -> anyhow::Result<()> {
+    let kinds = checkout_gateway::registry::kinds().join(", ");
+    let capabilities = |kind: &str| {
+        checkout_gateway::registry::factory(kind)
+            .map(|factory| factory.capabilities)
+            .with_context(|| format!("unknown provider kind `{kind}`; known: {kinds}"))
+    };
+    let rows = api::compat::difference(capabilities(from)?, capabilities(to)?);
+    println!("{:<40} {:<18} {:<18} change", "unified field", from, to);
+    for (field, a, b, verdict) in rows {
+        println!("{field:<40} {a:<18} {b:<18} {verdict}");
+    }
     Ok(())
 }

@@ -48,6 +48,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let listener = TcpListener::bind(&listen).await.map_err(|e| format!("cannot bind server.listen {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let grace = config.server.shutdown_grace;
+    // Install the metrics recorder before the first request records anything.
+    let _ = crate::metrics::handle();
     let gateway = Gateway::new(AppState::new(config).await?);
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -95,6 +97,7 @@ pub async fn shutdown_signal() {
 /// logged, and the old one stays in force.
 pub fn reload(gateway: &Gateway, path: &std::path::Path) -> Result<(), String> {
     let result = crate::config::load(path).map_err(|e| e.to_string()).and_then(|config| gateway.reload(config));
+    crate::metrics::reload(result.is_ok());
     match &result {
         Ok(()) => tracing::info!(path = %path.display(), "config reloaded"),
         Err(error) => {

@@ -11,6 +11,7 @@ use crate::config::{Config, Provider, StoreKind, Tenant};
 use crate::dispatch::Dispatcher;
 use crate::idempotency::{IdempotencyStore, MemoryStore, RedisStore};
 use crate::schema::UpdateSchema;
+use crate::usage::UsageTracker;
 
 pub struct AppState {
     pub config: Config,
@@ -18,6 +19,7 @@ pub struct AppState {
     pub dispatcher: Dispatcher,
     pub limiter: TenantLimiter,
     pub store: Arc<dyn IdempotencyStore>,
+    pub usage: Arc<UsageTracker>,
 }
 
 impl AppState {
@@ -33,7 +35,8 @@ impl AppState {
             }
         };
         let limiter = TenantLimiter::new(&config.tenants, store.shared_connection());
-        Ok(Arc::new(Self { config, schema, dispatcher, limiter, store }))
+        let usage = Arc::new(UsageTracker::new(store.shared_connection()));
+        Ok(Arc::new(Self { config, schema, dispatcher, limiter, store, usage }))
     }
 
     /// The state for a reloaded config, keeping what outlives reloads. The store cannot change
@@ -51,6 +54,7 @@ impl AppState {
             limiter: TenantLimiter::new(&config.tenants, self.store.shared_connection()),
             schema: Arc::clone(&self.schema),
             store: Arc::clone(&self.store),
+            usage: Arc::clone(&self.usage),
             config,
         }))
     }

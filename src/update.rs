@@ -25,18 +25,29 @@ pub struct Prepared {
     pub nothing_to_send: bool,
 }
 
-/// Validate `body` for `provider`. Every problem is reported at once.
-pub fn prepare(
-    state: &AppState,
-    provider: &Provider,
-    mut body: Value,
-    mode: OnUnsupported,
-) -> Result<Prepared, ApiError> {
-    let violations = state.schema.violations(&body);
+/// Validate `body` against the unified schema (every violation at once) and type it.
+pub fn validate(state: &AppState, body: &Value) -> Result<UnifiedUpdate, ApiError> {
+    let violations = state.schema.violations(body);
     if !violations.is_empty() {
         return Err(ApiError::ValidationFailed(violations));
     }
-    let mut update = typed(&body)?;
+    typed(body)
+}
+
+/// Validate `body` for `provider`. Every problem is reported at once.
+pub fn prepare(state: &AppState, provider: &Provider, body: Value, mode: OnUnsupported) -> Result<Prepared, ApiError> {
+    let update = validate(state, &body)?;
+    fit(provider, body, update, mode)
+}
+
+/// Fit a valid update to `provider`'s capabilities: refuse what it cannot express, or drop it
+/// with warnings under `ignore`.
+pub fn fit(
+    provider: &Provider,
+    mut body: Value,
+    mut update: UnifiedUpdate,
+    mode: OnUnsupported,
+) -> Result<Prepared, ApiError> {
     let mut warnings = Vec::new();
     let check = check_update(provider.adapter.as_ref(), &update);
     if !check.unsupported.is_empty() {

@@ -71,3 +71,25 @@ fn no_provider_is_named_in_the_core_outside_the_registry() {
         }
     }
 }
+
+#[test]
+fn every_factory_declares_the_same_capabilities_its_adapter_returns() {
+    for factory in PROVIDERS {
+        let dir = root().join("providers").join(factory.kind).join("contracts");
+        let first = std::fs::read_dir(&dir)
+            .expect("contracts")
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "json"))
+            .expect("a case");
+        let case: checkout_provider_interface::contract::Case =
+            serde_json::from_str(&std::fs::read_to_string(first).expect("read")).expect("case");
+        let setup = checkout_provider_interface::ProviderSetup {
+            name: "tidy",
+            settings: &case.provider_config,
+            secrets: &checkout_provider_interface::contract::InlineSecrets,
+        };
+        let adapter = (factory.build)(&setup).expect("adapter builds from its contract config");
+        assert!(std::ptr::eq(adapter.capabilities(), factory.capabilities), "{}", factory.kind);
+    }
+}

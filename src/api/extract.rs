@@ -22,6 +22,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     }
 }
 
+/// Filled by [`AuthedTenant`] so the request middleware can label metrics with the tenant.
+#[derive(Debug, Clone, Default)]
+pub struct TenantLabel(pub Arc<std::sync::OnceLock<String>>);
+
 /// The tenant identified by `Authorization: Bearer <key>`, after its rate limit, with the
 /// config snapshot the whole request runs on.
 pub struct AuthedTenant {
@@ -51,6 +55,9 @@ impl FromRequestParts<Arc<Gateway>> for AuthedTenant {
             return Err(ApiError::Unauthenticated.with_request_id(&request_id));
         };
         tracing::Span::current().record("tenant", tenant.name.as_str());
+        if let Some(label) = parts.extensions.get::<TenantLabel>() {
+            let _ = label.0.set(tenant.name.clone());
+        }
         let tenant = tenant.clone();
         if let Err(retry_after_secs) = state.limiter.check(&tenant.name).await {
             return Err(ApiError::RateLimited { retry_after_secs }.with_request_id(&request_id));

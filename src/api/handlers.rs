@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use checkout_provider_interface::capability::Feature;
+use checkout_provider_interface::capability::{Feature, features_used};
 use checkout_provider_interface::wire::describe_request;
 use checkout_provider_interface::{ProviderResponse, UnifiedSession};
 use http::{HeaderMap, HeaderValue, StatusCode};
@@ -42,7 +42,11 @@ pub async fn update_session(
     let client_key = idempotency_key(&headers).map_err(fail)?;
     let body = read_json(&headers, body, state.config.server.max_body_bytes).await.map_err(fail)?;
     let fingerprint = idempotency::fingerprint("PATCH", &session_id, &provider.name, &body);
-    let prepared = update::prepare(&state, &provider, body, tenant.on_unsupported).map_err(fail)?;
+    let typed = update::validate(&state, &body).map_err(fail)?;
+    // Count what the tenant sends, whether or not this provider can take it (the switch report).
+    let features: Vec<Feature> = features_used(&typed).into_iter().map(|u| u.feature).collect();
+    state.usage.record(&tenant.name, &features).await;
+    let prepared = update::fit(&provider, body, typed, tenant.on_unsupported).map_err(fail)?;
     let forwarded_key = forwarded_idempotency_key(&tenant, client_key.as_deref());
     let ctx = update::context(&session_id, &request_id, &forwarded_key);
     let work = || async {
@@ -174,6 +178,16 @@ pub async fn list_providers(auth: AuthedTenant) -> Json<Value> {
         })
         .collect();
     Json(json!({ "object": "list", "data": providers }))
+}
+
+/// `GET /metrics`: Prometheus text; circuit gauges are refreshed at scrape time.
+pub async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
+    let state = gateway.current();
+    for name in state.config.providers.keys() {
+        crate::metrics::circuit(name, state.dispatcher.breakers.state(name).level());
+    }
+    let text = crate::metrics::handle().map(metrics_exporter_prometheus::PrometheusHandle::render).unwrap_or_default();
+    ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 pub async fn healthz() -> Json<Value> {

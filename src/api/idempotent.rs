@@ -46,7 +46,10 @@ where
     loop {
         match state.store.claim(&key, fingerprint, in_flight_ttl).await {
             Ok(Claim::Acquired) => break,
-            Ok(Claim::Replay(stored)) => return respond(stored, true),
+            Ok(Claim::Replay(stored)) => {
+                crate::metrics::replay(tenant);
+                return respond(stored, true);
+            }
             Ok(Claim::Mismatch) => return ApiError::IdempotencyKeyReused.with_request_id(request_id).into_response(),
             Ok(Claim::InFlight) if Instant::now() < stop_waiting => tokio::time::sleep(POLL).await,
             Ok(Claim::InFlight) => return ApiError::IdempotencyKeyInUse.with_request_id(request_id).into_response(),

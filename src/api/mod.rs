@@ -1,10 +1,12 @@
 //! The HTTP API: routes and the middleware stack, read top to bottom.
 
 pub mod body;
+pub mod compat;
 pub mod extract;
 pub mod handlers;
 pub mod idempotent;
 pub mod openapi;
+pub mod passthrough;
 pub mod problem;
 pub mod problems;
 pub mod rate_limit;
@@ -21,7 +23,7 @@ use http::HeaderValue;
 use tower::ServiceBuilder;
 use tracing::Instrument;
 
-use crate::api::extract::RequestId;
+use crate::api::extract::{RequestId, TenantLabel};
 use crate::api::problem::ApiError;
 use crate::state::Gateway;
 
@@ -37,9 +39,12 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         )
         .route("/v1/checkout/sessions/{id}/preview", post(handlers::preview_update))
         .route("/v1/providers", get(handlers::list_providers))
+        .route("/v1/providers/compatibility", get(compat::report))
+        .route(passthrough::ROUTE, axum::routing::any(passthrough::forward))
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/openapi.json", get(openapi::serve))
+        .route("/metrics", get(handlers::metrics))
         .route("/problems/{code}", get(handlers::explain_problem))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -70,6 +75,8 @@ async fn request_span(mut request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
     let method = request.method().clone();
     request.extensions_mut().insert(RequestId(request_id.clone()));
+    let tenant = TenantLabel::default();
+    request.extensions_mut().insert(tenant.clone());
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
@@ -85,6 +92,9 @@ async fn request_span(mut request: Request, next: Next) -> Response {
     let status = response.status().as_u16();
     span.record("status", status);
     span.record("latency_ms", started.elapsed().as_millis());
+    let provider = response.headers().get(handlers::PROVIDER_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let tenant = tenant.0.get().map_or("", String::as_str);
+    crate::metrics::request(tenant, provider, &route, status, started.elapsed());
     span.in_scope(|| tracing::info!(status, "request finished"));
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);

@@ -60,6 +60,11 @@ impl Dispatcher {
         Ok(Self { client, breakers: Arc::default(), max_response_bytes })
     }
 
+    /// The shared client, for the streaming passthrough proxy (which sends on its own).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// The same client and breakers with another response limit (for a reloaded config).
     pub fn reconfigured(&self, max_response_bytes: usize) -> Self {
         Self { client: self.client.clone(), breakers: Arc::clone(&self.breakers), max_response_bytes }
@@ -89,6 +94,7 @@ impl Dispatcher {
             let started = Instant::now();
             let outcome = self.attempt(provider, request, request_id, budget).instrument(span.clone()).await;
             span.record("latency_ms", started.elapsed().as_millis());
+            crate::metrics::attempt(&provider.name, &outcome_label(&outcome), started.elapsed());
             let healthy = matches!(&outcome, Attempt::Answered(r) if !r.status().is_server_error());
             self.breakers.record(&provider.name, &provider.breaker, healthy);
             let retry_wait = match &outcome {
@@ -110,6 +116,7 @@ impl Dispatcher {
                 return finish(outcome);
             }
             tokio::time::sleep(wait).await;
+            crate::metrics::retry(&provider.name);
             attempt += 1;
         }
     }
@@ -159,6 +166,18 @@ impl Dispatcher {
             body.extend_from_slice(&chunk);
         }
         builder.body(body).map_err(|e| DispatchError::Transport { detail: e.to_string() })
+    }
+}
+
+/// The metrics label of an attempt: the status, or what went wrong.
+fn outcome_label(outcome: &Attempt) -> String {
+    match outcome {
+        Attempt::Answered(response) => response.status().as_u16().to_string(),
+        Attempt::Failed(DispatchError::Timeout) => "timeout".to_owned(),
+        Attempt::Failed(DispatchError::Unreachable { .. }) => "unreachable".to_owned(),
+        Attempt::Failed(DispatchError::ResponseTooLarge { .. }) => "too_large".to_owned(),
+        Attempt::Failed(DispatchError::Transport { .. }) => "transport".to_owned(),
+        Attempt::Failed(DispatchError::CircuitOpen { .. }) => "circuit_open".to_owned(),
     }
 }
 

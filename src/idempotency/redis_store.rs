@@ -27,7 +27,13 @@ impl RedisStore {
     /// Connect (the connection manager reconnects by itself afterwards).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(|e| store_error(&e))?;
-        let connection = ConnectionManager::new(client).await.map_err(|e| store_error(&e))?;
+        // Bounded timeouts: a dead Redis must fail a request fast (503), not hang it.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let connection = ConnectionManager::new_with_config(client, config).await.map_err(|e| store_error(&e))?;
         Ok(Self { connection })
     }
 }

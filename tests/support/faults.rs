@@ -90,7 +90,9 @@ async fn read_request(stream: &mut TcpStream) {
 }
 
 fn head(status: u16, headers: &[(&str, String)], length: usize) -> String {
-    let mut text = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n");
+    let mut text = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n"
+    );
     for (name, value) in headers {
         text.push_str(&format!("{name}: {value}\r\n"));
     }

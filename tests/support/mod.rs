@@ -79,6 +79,12 @@ impl TestGateway {
         response.split_whitespace().nth(1).and_then(|code| code.parse().ok()).expect("status line")
     }
 
+    /// Reload from `path` as SIGHUP would.
+    pub fn reload(&self, path: &std::path::Path) -> Result<(), String> {
+        let running = self.running.as_ref().expect("running");
+        server::reload(&running.gateway, path)
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.shutdown().await;

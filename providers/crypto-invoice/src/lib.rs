@@ -26,7 +26,8 @@ mod simulator;
 /// The provider kind, as written in config (`kind = "crypto-invoice"`).
 pub const KIND: &str = "crypto-invoice";
 
-pub static FACTORY: ProviderFactory = ProviderFactory { kind: KIND, build, simulator: build_simulator };
+pub static FACTORY: ProviderFactory =
+    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: build_simulator };
 
 fn build(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError> {
     Ok(Arc::new(CryptoInvoice { config: config::Config::from_setup(setup)? }))

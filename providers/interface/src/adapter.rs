@@ -101,6 +101,9 @@ impl ProviderSetup<'_> {
 /// One registry entry: how to build a provider kind's adapter and its simulator.
 pub struct ProviderFactory {
     pub kind: &'static str,
+    /// The declared capabilities (the same table the built adapter returns), for reports that
+    /// compare kinds without configuring one.
+    pub capabilities: &'static Capabilities,
     pub build: fn(&ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError>,
     /// A simulator speaking the provider's wire protocol with demo sessions, accepting the
     /// credentials configured for this provider (for the embedded default config).

@@ -24,7 +24,8 @@ use checkout_provider_interface::{
 
 pub use simulator::{DEMO_SESSION_EMPTY, DEMO_SESSION_EXPIRED, DEMO_SESSION_OPEN};
 
-pub static FACTORY: ProviderFactory = ProviderFactory { kind: "mattilda", build, simulator: build_simulator };
+pub static FACTORY: ProviderFactory =
+    ProviderFactory { kind: "mattilda", capabilities: &capabilities::CAPABILITIES, build, simulator: build_simulator };
 
 fn build(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError> {
     Ok(Arc::new(Mattilda { settings: config::Settings::from_setup(setup)? }))

@@ -25,7 +25,8 @@ use crate::config::Config;
 
 pub(crate) const KIND: &str = "paypercut";
 
-pub static FACTORY: ProviderFactory = ProviderFactory { kind: KIND, build, simulator: simulator::build };
+pub static FACTORY: ProviderFactory =
+    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: simulator::build };
 
 fn build(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError> {
     Ok(Arc::new(Paypercut { config: Config::from_setup(setup)? }))

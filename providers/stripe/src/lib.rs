@@ -10,7 +10,7 @@
 mod capabilities;
 mod config;
 mod error;
-mod form;
+pub mod form;
 mod request;
 mod response;
 mod rules;
@@ -28,7 +28,8 @@ use crate::config::StripeConfig;
 
 pub const KIND: &str = "stripe";
 
-pub static FACTORY: ProviderFactory = ProviderFactory { kind: KIND, build, simulator: build_simulator };
+pub static FACTORY: ProviderFactory =
+    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: build_simulator };
 
 fn build(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError> {
     Ok(Arc::new(StripeAdapter { config: StripeConfig::from_setup(setup)? }))
