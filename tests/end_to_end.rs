@@ -233,3 +233,39 @@ async fn retrieve_maps_the_session_and_can_include_the_raw_object() {
     assert_eq!(session["provider_data"]["object"], "checkout.session");
     gateway.stop().await;
 }
+
+#[tokio::test]
+async fn stripe_should_retry_overrides_the_status_rule_both_ways() {
+    let mock = MockServer::start().await;
+    Mock::given(path("/v1/checkout/sessions/cs_no_retry"))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .insert_header("stripe-should-retry", "false")
+                .set_body_json(json!({ "error": { "type": "api_error", "message": "do not retry" } })),
+        )
+        .mount(&mock)
+        .await;
+    Mock::given(path("/v1/checkout/sessions/cs_locked"))
+        .respond_with(ResponseTemplate::new(409).insert_header("stripe-should-retry", "true").set_body_json(
+            json!({ "error": { "type": "invalid_request_error", "code": "lock_timeout", "message": "locked" } }),
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&mock)
+        .await;
+    Mock::given(path("/v1/checkout/sessions/cs_locked"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(stripe_session("cs_locked")))
+        .with_priority(2)
+        .mount(&mock)
+        .await;
+    let gateway = gateway_for(&mock).await;
+    let refused = gateway.patch("cs_no_retry", &json!({ "metadata": { "a": "b" } })).await;
+    assert_eq!(refused.status(), 502);
+    let locked = gateway.patch("cs_locked", &json!({ "metadata": { "a": "b" } })).await;
+    assert_eq!(locked.status(), 200, "a lock conflict with Should-Retry: true is retried");
+    let calls = mock.received_requests().await.expect("recorded");
+    let count = |id: &str| calls.iter().filter(|c| c.url.path().ends_with(id)).count();
+    assert_eq!(count("cs_no_retry"), 1, "Stripe-Should-Retry: false stops retries of a 500");
+    assert_eq!(count("cs_locked"), 2);
+    gateway.stop().await;
+}

@@ -18,7 +18,8 @@ fn session() -> serde_json::Value {
 async fn check(script: Vec<Fault>, status: u16, code: Option<&str>, attempts: usize) {
     let server = FaultServer::start(script).await;
     // The breaker would open after 5 failures; keep it out of single-fault checks.
-    let config = stripe_config(&server.url, "").replace("max_delay_ms = 50 }", "max_delay_ms = 50 }\ncircuit_breaker = { failure_threshold = 100 }");
+    let config = stripe_config(&server.url, "")
+        .replace("max_delay_ms = 50 }", "max_delay_ms = 50 }\ncircuit_breaker = { failure_threshold = 100 }");
     let gateway = TestGateway::start(&config).await;
     let started = Instant::now();
     let response = gateway.patch("cs_f", &json!({ "metadata": { "a": "b" } })).await;
@@ -46,7 +47,13 @@ async fn server_errors_are_retried_until_success() {
 
 #[tokio::test]
 async fn persistent_server_errors_end_as_provider_error_after_all_attempts() {
-    check(vec![Fault::json(500, &json!({ "error": { "type": "api_error", "message": "boom" } }))], 502, Some("provider_error"), 3).await;
+    check(
+        vec![Fault::json(500, &json!({ "error": { "type": "api_error", "message": "boom" } }))],
+        502,
+        Some("provider_error"),
+        3,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -85,7 +92,13 @@ async fn a_silent_provider_times_out_within_the_deadline() {
 
 #[tokio::test]
 async fn invalid_json_and_oversized_bodies_are_provider_errors() {
-    check(vec![Fault::Respond { status: 200, headers: vec![], body: "{not json".to_owned() }], 502, Some("provider_error"), 1).await;
+    check(
+        vec![Fault::Respond { status: 200, headers: vec![], body: "{not json".to_owned() }],
+        502,
+        Some("provider_error"),
+        1,
+    )
+    .await;
     // 50 MB against the 2 MiB response limit: refused without reading it all, not retried.
     check(vec![Fault::Huge { bytes: 50 * 1024 * 1024 }], 502, Some("provider_error"), 1).await;
 }
@@ -112,9 +125,13 @@ async fn refused_connections_end_as_provider_unavailable() {
 
 #[tokio::test]
 async fn the_circuit_opens_after_repeated_failures_and_fails_fast() {
-    let server = FaultServer::start(vec![Fault::json(503, &json!({ "error": { "type": "api_error", "message": "down" } }))]).await;
-    let config = stripe_config(&server.url, "")
-        .replace("max_delay_ms = 50 }", "max_delay_ms = 50 }\ncircuit_breaker = { failure_threshold = 3, cool_down_ms = 60000 }");
+    let server =
+        FaultServer::start(vec![Fault::json(503, &json!({ "error": { "type": "api_error", "message": "down" } }))])
+            .await;
+    let config = stripe_config(&server.url, "").replace(
+        "max_delay_ms = 50 }",
+        "max_delay_ms = 50 }\ncircuit_breaker = { failure_threshold = 3, cool_down_ms = 60000 }",
+    );
     let gateway = TestGateway::start(&config).await;
     let first = gateway.patch("cs_f", &json!({ "metadata": { "a": "b" } })).await;
     assert_eq!(first.status(), 502, "three failed attempts open the circuit");
@@ -123,7 +140,33 @@ async fn the_circuit_opens_after_repeated_failures_and_fails_fast() {
     assert!(second.headers().contains_key("retry-after"));
     assert_eq!(problem(second).await["code"], "provider_unavailable");
     assert_eq!(server.attempts(), 3, "the open circuit sent nothing");
-    let ready: serde_json::Value = gateway.client.get(gateway.url("/readyz")).send().await.expect("ready").json().await.expect("json");
+    let ready: serde_json::Value =
+        gateway.client.get(gateway.url("/readyz")).send().await.expect("ready").json().await.expect("json");
     assert_eq!(ready["circuits"]["stripe-main"], "open");
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn beyond_the_concurrency_limit_requests_are_shed_with_503() {
+    let server = FaultServer::start(vec![Fault::Drip { interval: Duration::from_millis(10) }]).await;
+    let config =
+        stripe_config(&server.url, "").replace("deadline_ms = 3000", "deadline_ms = 3000\nmax_concurrency = 1");
+    let gateway = TestGateway::start(&config).await;
+    let body = json!({ "metadata": { "a": "b" } });
+    let slow = gateway.patch("cs_f", &body);
+    let shed = async {
+        // Wait until the first request holds the only slot (it has reached the provider).
+        let started = Instant::now();
+        while server.attempts() == 0 {
+            assert!(started.elapsed() < Duration::from_secs(5));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        gateway.patch("cs_f", &body).await
+    };
+    let (first, second) = tokio::join!(slow, shed);
+    assert_eq!(first.status(), 200);
+    assert_eq!(second.status(), 503);
+    assert!(second.headers().contains_key("retry-after"));
+    assert_eq!(problem(second).await["code"], "overloaded");
     gateway.stop().await;
 }
