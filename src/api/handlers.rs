@@ -36,11 +36,9 @@ pub async fn update_session(
 ) -> Result<Response, ApiFailure> {
     let AuthedTenant { tenant, request_id, state } = auth;
     let fail = |e: ApiError| e.with_request_id(&request_id);
-    let provider = resolve_provider(&state, &tenant, &headers).map_err(fail)?;
-    let session_id = session_id(path, &provider).map_err(fail)?;
     let include_raw = include_provider_data(query.as_deref()).map_err(fail)?;
-    let client_key = idempotency_key(&headers).map_err(fail)?;
-    let body = read_json(&headers, body, state.config.server.max_body_bytes).await.map_err(fail)?;
+    let UpdateRequest { provider, session_id, client_key, body } =
+        read_update(&state, &tenant, path, &headers, body).await.map_err(fail)?;
     let fingerprint = idempotency::fingerprint("PATCH", &session_id, &provider.name, &body);
     let typed = update::validate(&state, &body).map_err(fail)?;
     // Count what the tenant sends, whether or not this provider can take it (the switch report).
@@ -66,6 +64,28 @@ pub async fn update_session(
         Some(key) => idempotent::run(&state, &tenant.name, &key, &fingerprint, &request_id, work).await,
         None => idempotent::respond(work().await.response, false),
     })
+}
+
+/// What an update and its preview read from the HTTP request, checked in this order.
+struct UpdateRequest {
+    provider: Arc<Provider>,
+    session_id: String,
+    client_key: Option<String>,
+    body: Value,
+}
+
+async fn read_update(
+    state: &AppState,
+    tenant: &Tenant,
+    path: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<UpdateRequest, ApiError> {
+    let provider = resolve_provider(state, tenant, headers)?;
+    let session_id = session_id(path, &provider)?;
+    let client_key = idempotency_key(headers)?;
+    let body = read_json(headers, body, state.config.server.max_body_bytes).await?;
+    Ok(UpdateRequest { provider, session_id, client_key, body })
 }
 
 /// `GET /v1/checkout/sessions/{id}`.
@@ -96,10 +116,8 @@ pub async fn preview_update(
 ) -> Result<Response, ApiFailure> {
     let AuthedTenant { tenant, request_id, state } = auth;
     let fail = |e: ApiError| e.with_request_id(&request_id);
-    let provider = resolve_provider(&state, &tenant, &headers).map_err(fail)?;
-    let session_id = session_id(path, &provider).map_err(fail)?;
-    let client_key = idempotency_key(&headers).map_err(fail)?;
-    let body = read_json(&headers, body, state.config.server.max_body_bytes).await.map_err(fail)?;
+    let UpdateRequest { provider, session_id, client_key, body } =
+        read_update(&state, &tenant, path, &headers, body).await.map_err(fail)?;
     let prepared = update::prepare(&state, &provider, body, tenant.on_unsupported).map_err(fail)?;
     let forwarded_key = forwarded_idempotency_key(&tenant, client_key.as_deref());
     let ctx = update::context(&session_id, &request_id, &forwarded_key);

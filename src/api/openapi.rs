@@ -82,7 +82,8 @@ fn parameters() -> Value {
         "IdempotencyKey": { "name": "Idempotency-Key", "in": "header", "required": false,
             "schema": { "type": "string", "pattern": "^[A-Za-z0-9:_\\-.]{1,255}$" } },
         "RequestId": { "name": "X-Request-Id", "in": "header", "required": false,
-            "schema": { "type": "string", "maxLength": 128 } },
+            "description": "Used as the request id when it is 1-128 characters of A-Z a-z 0-9 - _ . :; otherwise a UUID is generated instead.",
+            "schema": { "type": "string" } },
         "Include": { "name": "include", "in": "query", "required": false,
             "schema": { "type": "string", "enum": ["provider_data"] } }
     })
@@ -162,9 +163,19 @@ fn paths() -> Value {
                 "parameters": [ { "$ref": "#/components/parameters/IdempotencyKey" } ],
                 "responses": preview_responses }
         },
+        "/v1/passthrough/{provider}/{path}": passthrough(),
         "/v1/providers": { "get": { "summary": "The tenant's providers and capability matrix",
             "responses": { "200": { "description": "Providers.", "content": { "application/json": { "schema": { "type": "object" } } } },
                 "401": { "$ref": "#/components/responses/Problem" }, "429": { "$ref": "#/components/responses/Problem" } } } },
+        "/v1/providers/compatibility": { "get": { "summary": "Switch report: the fields this tenant sent and how a target provider supports each",
+            "parameters": [ { "name": "to", "in": "query", "required": true, "schema": { "type": "string" } } ],
+            "responses": { "200": { "description": "Report.", "content": { "application/json": { "schema": { "type": "object",
+                    "required": ["tenant", "to", "kind", "compatible", "breaking", "fields"] } } } },
+                "401": { "$ref": "#/components/responses/Problem" }, "403": { "$ref": "#/components/responses/Problem" },
+                "422": { "$ref": "#/components/responses/Problem" }, "429": { "$ref": "#/components/responses/Problem" },
+                "503": { "$ref": "#/components/responses/Problem" } } } },
+        "/metrics": { "get": { "summary": "Prometheus metrics", "security": [],
+            "responses": { "200": { "description": "Prometheus text format.", "content": { "text/plain": { "schema": { "type": "string" } } } } } } },
         "/healthz": { "get": { "summary": "Liveness", "security": [],
             "responses": { "200": { "description": "Serving.", "content": { "application/json": { "schema": { "type": "object" } } } } } } },
         "/readyz": { "get": { "summary": "Readiness", "security": [],
@@ -176,5 +187,31 @@ fn paths() -> Value {
             "parameters": [ { "name": "code", "in": "path", "required": true, "schema": { "type": "string" } } ],
             "responses": { "200": { "description": "Explanation.", "content": { "application/json": { "schema": { "type": "object" } } } },
                 "404": { "$ref": "#/components/responses/Problem" } } } }
+    })
+}
+
+/// DESIGN §7. OpenAPI has no wildcard path parameter: `{path}` stands for one or more segments.
+fn passthrough() -> Value {
+    let mut responses = Map::new();
+    responses.insert(
+        "default".to_owned(),
+        json!({ "description": "The provider's own answer, status and body unchanged (credentials masked), with Checkout-Provider." }),
+    );
+    responses.extend(error_responses(&[400, 401, 403, 413, 429, 502, 503, 504]));
+    let operation = json!({
+        "summary": "Forward to the provider's own API (allow-listed method + path only)",
+        "description": "The provider's credentials replace the client's Authorization; hop-by-hop headers are dropped; the query string and body are forwarded unchanged, streamed, within server.max_body_bytes.",
+        "responses": responses,
+    });
+    json!({
+        "parameters": [
+            { "name": "provider", "in": "path", "required": true, "schema": { "type": "string" },
+              "description": "A configured provider in the tenant's allowed_providers." },
+            { "name": "path", "in": "path", "required": true, "schema": { "type": "string" },
+              "description": "The provider path (one or more segments), matched against the provider's passthrough.allow." },
+            { "$ref": "#/components/parameters/RequestId" }
+        ],
+        "get": operation.clone(), "post": operation.clone(), "put": operation.clone(),
+        "patch": operation.clone(), "delete": operation,
     })
 }
