@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
 # Multi-stage: build with the pinned Rust toolchain, run on a small distroless image as non-root.
+# Base images are pinned by tag. Pin them by digest too (`FROM image:tag@sha256:…`) in your
+# registry mirror: digests cannot be looked up from the machines this repository is built on.
 
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
@@ -13,7 +15,12 @@ COPY --from=build /src/config /etc/checkout-gateway
 ENV CHECKOUT_GATEWAY_CONFIG=/etc/checkout-gateway/gateway.toml \
     CHECKOUT_GATEWAY__SERVER__LISTEN=0.0.0.0:8080 \
     CHECKOUT_GATEWAY__SERVER__LOG_FORMAT=json
-USER nonroot:nonroot
+# The distroless `nonroot` user, numeric so Kubernetes can verify runAsNonRoot.
+USER 65532:65532
 EXPOSE 8080
+# Distroless has no shell or curl: the binary checks itself (GET http://127.0.0.1:8080/healthz,
+# exit 0 on 2xx). Kubernetes ignores HEALTHCHECK and uses the probes in deploy/kubernetes/.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
+    CMD ["/usr/local/bin/checkout-gateway", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/checkout-gateway"]
 CMD ["serve"]

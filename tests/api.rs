@@ -2,6 +2,8 @@
 //! selection, session ids, idempotency keys, media type, size, schema validation, capability
 //! checks, preview redaction, and the descriptive endpoints.
 
+#![allow(clippy::expect_used, clippy::panic, reason = "test helpers fail the test loudly")]
+
 mod support;
 
 use serde_json::{Value, json};

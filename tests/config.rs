@@ -88,3 +88,73 @@ fn secret_references_resolve_from_env_and_files_and_name_the_key_when_missing() 
     assert_eq!(error.key, "providers.stripe-main.api_key");
     assert!(!error.to_string().contains(support::STRIPE_KEY));
 }
+
+/// `config/gateway.example.toml` documents every key; it must parse and validate. Its secret
+/// references become inline values in a copy (setting process environment variables would race
+/// with the other tests of this binary).
+#[test]
+fn the_example_config_documents_a_valid_config() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let example = std::fs::read_to_string(format!("{root}/config/gateway.example.toml")).expect("example config");
+    let mut text = example.clone();
+    for name in ["STRIPE_SECRET_KEY", "PAYPERCUT_SECRET_KEY", "SPEED_SECRET_KEY"] {
+        let reference = format!("{{ env = \"{name}\" }}");
+        assert!(text.contains(&reference), "the example refers to {name}");
+        text = text.replace(&reference, &format!("{{ value = \"sk_test_{}\" }}", name.to_lowercase()));
+    }
+    let pem = format!("{root}/providers/mattilda/demo/demo-private-key.pem");
+    text = text.replace("{ file = \"/run/secrets/mattilda.pem\" }", &format!("{{ file = \"{pem}\" }}"));
+    let live = |line: &&str| !line.trim_start().starts_with('#');
+    assert!(text.lines().filter(live).all(|line| !line.contains("{ env =")), "every live secret was substituted");
+    let config = load(&text).unwrap_or_else(|e| panic!("the example config is invalid: {e}"));
+    assert_eq!(config.providers.len(), 4);
+    let kinds: std::collections::BTreeSet<&str> = config.providers.values().map(|p| p.kind).collect();
+    assert_eq!(kinds.len(), 4, "all four provider kinds are documented");
+    assert!(config.providers.values().all(|p| p.base_url.starts_with("https://")));
+    assert!(!config.providers["stripe-main"].passthrough.is_empty());
+    assert_eq!(config.tenants.len(), 2);
+    // Every top-level table and gateway-owned provider key appears in the example.
+    for key in [
+        "[server]",
+        "[idempotency]",
+        "[simulator]",
+        "max_response_bytes",
+        "shutdown_grace_ms",
+        "in_flight_wait_ms",
+        "max_entries",
+        "allow_insecure_http",
+        "timeout_ms",
+        "retry =",
+        "circuit_breaker =",
+        "passthrough =",
+        "rate_limit =",
+        "on_unsupported =",
+        "allowed_providers =",
+    ] {
+        assert!(example.contains(key), "the example does not document `{key}`");
+    }
+}
+
+#[test]
+fn passthrough_allow_lists_are_validated_naming_the_key() {
+    let base = stripe_config("http://127.0.0.1:9", "");
+    let with = |allow: &str| {
+        base.replacen(
+            "api_version = \"2025-03-31.basil\"",
+            &format!("api_version = \"2025-03-31.basil\"\npassthrough = {{ allow = [{allow}] }}"),
+            1,
+        )
+    };
+    let config = load(&with("\"GET /v1/checkout/sessions/*\", \"* /v1/things/**\"")).expect("valid rules");
+    assert_eq!(config.providers["stripe-main"].passthrough.len(), 2);
+    assert!(config.providers["stripe-other"].passthrough.is_empty(), "nothing is forwarded by default");
+    for bad in ["\"GET\"", "\"get /x\"", "\"GET x\"", "\"GET /a/../b\"", "\"GET /**/x\""] {
+        assert_eq!(error_key(&with(bad)), "providers.stripe-main.passthrough.allow", "{bad}");
+    }
+    let typo = base.replacen(
+        "api_version = \"2025-03-31.basil\"",
+        "api_version = \"2025-03-31.basil\"\npassthrough = { allowed = [] }",
+        1,
+    );
+    assert!(error_key(&typo).starts_with("providers.stripe-main"), "unknown passthrough keys are errors");
+}

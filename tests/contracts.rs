@@ -3,6 +3,8 @@
 //! session or error). Each case's unified request must also pass the gateway's JSON Schema, so
 //! fixtures cannot use requests the gateway would refuse.
 
+#![allow(clippy::expect_used, clippy::panic, reason = "test helpers fail the test loudly")]
+
 use std::path::Path;
 
 use checkout_gateway::registry::PROVIDERS;

@@ -2,6 +2,8 @@
 //! request on the wire, the mapping of answers and errors, retries, timeouts and the forwarded
 //! idempotency key.
 
+#![allow(clippy::expect_used, clippy::panic, reason = "test helpers fail the test loudly")]
+
 mod support;
 
 use serde_json::{Value, json};

@@ -1,6 +1,8 @@
 //! Fault injection over real sockets: each provider fault ends in the documented code, within
 //! the deadline, after the expected number of attempts, and the gateway stays healthy.
 
+#![allow(clippy::expect_used, clippy::panic, reason = "test helpers fail the test loudly")]
+
 mod support;
 
 use std::time::{Duration, Instant};

@@ -2,6 +2,8 @@
 //! instances: replays, mismatches, transient outcomes not stored, and exactly one provider call
 //! for concurrent identical requests.
 
+#![allow(clippy::expect_used, clippy::panic, reason = "test helpers fail the test loudly")]
+
 mod support;
 
 use std::time::Duration;
@@ -32,7 +34,11 @@ async fn patch_with_key(gateway: &TestGateway, key: &str, body: &Value) -> reqwe
 #[tokio::test]
 async fn a_finished_request_is_replayed_and_a_different_one_refused() {
     let mock = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_json(session())).expect(1).mount(&mock).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session()))
+        .expect(1)
+        .mount(&mock)
+        .await;
     let gateway = TestGateway::start(&stripe_config(&mock.uri(), "")).await;
     let body = json!({ "metadata": { "a": "b" } });
     let first = patch_with_key(&gateway, "key-1", &body).await;
@@ -40,7 +46,9 @@ async fn a_finished_request_is_replayed_and_a_different_one_refused() {
     assert!(!first.headers().contains_key("idempotent-replayed"));
     let first_body = first.text().await.expect("body");
     // The same JSON with keys in another order is the same request.
-    let replay = patch_with_key(&gateway, "key-1", &serde_json::from_str::<Value>(r#"{"metadata":{"a":"b"}}"#).expect("json")).await;
+    let replay =
+        patch_with_key(&gateway, "key-1", &serde_json::from_str::<Value>(r#"{"metadata":{"a":"b"}}"#).expect("json"))
+            .await;
     assert_eq!(replay.status(), 200);
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
     assert_eq!(replay.headers()["checkout-provider"], "stripe-main");
@@ -55,12 +63,18 @@ async fn a_finished_request_is_replayed_and_a_different_one_refused() {
 async fn transient_failures_are_not_stored_so_the_client_can_retry() {
     let mock = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503).set_body_json(json!({ "error": { "type": "api_error", "message": "down" } })))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_json(json!({ "error": { "type": "api_error", "message": "down" } })),
+        )
         .up_to_n_times(3)
         .with_priority(1)
         .mount(&mock)
         .await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_json(session())).with_priority(2).mount(&mock).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session()))
+        .with_priority(2)
+        .mount(&mock)
+        .await;
     let gateway = TestGateway::start(&stripe_config(&mock.uri(), "")).await;
     let body = json!({ "metadata": { "a": "b" } });
     assert_eq!(patch_with_key(&gateway, "key-2", &body).await.status(), 502, "three 503 attempts");
@@ -95,7 +109,8 @@ async fn an_identical_request_still_in_flight_waits_or_gets_409() {
         .respond_with(ResponseTemplate::new(200).set_body_json(session()).set_delay(Duration::from_millis(600)))
         .mount(&mock)
         .await;
-    let impatient = stripe_config(&mock.uri(), "").replace("[providers.stripe-main]", "[idempotency]\nin_flight_wait_ms = 100\n\n[providers.stripe-main]");
+    let impatient = stripe_config(&mock.uri(), "")
+        .replace("[providers.stripe-main]", "[idempotency]\nin_flight_wait_ms = 100\n\n[providers.stripe-main]");
     let gateway = TestGateway::start(&impatient).await;
     let body = json!({ "metadata": { "a": "b" } });
     let (first, second) = tokio::join!(patch_with_key(&gateway, "key-4", &body), async {
@@ -109,8 +124,10 @@ async fn an_identical_request_still_in_flight_waits_or_gets_409() {
 }
 
 fn redis_config(mock: &str, redis_url: &str) -> String {
-    stripe_config(mock, "rate_limit = { requests_per_second = 1000, burst = 1000 }")
-        .replace("[providers.stripe-main]", &format!("[idempotency]\nstore = \"redis\"\nredis_url = \"{redis_url}\"\n\n[providers.stripe-main]"))
+    stripe_config(mock, "rate_limit = { requests_per_second = 1000, burst = 1000 }").replace(
+        "[providers.stripe-main]",
+        &format!("[idempotency]\nstore = \"redis\"\nredis_url = \"{redis_url}\"\n\n[providers.stripe-main]"),
+    )
 }
 
 #[tokio::test]
@@ -143,8 +160,10 @@ async fn two_instances_sharing_redis_make_exactly_one_provider_call_for_fifty_id
 async fn the_tenant_rate_limit_is_shared_through_redis() {
     let redis = RedisServer::start();
     let mock = MockServer::start().await;
-    let config = stripe_config(&mock.uri(), "rate_limit = { requests_per_second = 0.1, burst = 3 }")
-        .replace("[providers.stripe-main]", &format!("[idempotency]\nstore = \"redis\"\nredis_url = \"{}\"\n\n[providers.stripe-main]", redis.url));
+    let config = stripe_config(&mock.uri(), "rate_limit = { requests_per_second = 0.1, burst = 3 }").replace(
+        "[providers.stripe-main]",
+        &format!("[idempotency]\nstore = \"redis\"\nredis_url = \"{}\"\n\n[providers.stripe-main]", redis.url),
+    );
     let (a, b) = (TestGateway::start(&config).await, TestGateway::start(&config).await);
     let mut statuses = Vec::new();
     for gateway in [&a, &b, &a, &b] {

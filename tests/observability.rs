@@ -1,5 +1,7 @@
 //! `/metrics` after real traffic: the DESIGN §9 series with their labels, and no secrets.
 
+#![allow(clippy::expect_used, clippy::panic, reason = "test helpers fail the test loudly")]
+
 mod support;
 
 use serde_json::json;

@@ -1,6 +1,8 @@
 //! The real binary: secrets absent from logs at every level, SIGHUP reload (valid and invalid),
 //! graceful SIGTERM with a request in flight.
 
+#![allow(clippy::expect_used, clippy::panic, reason = "test helpers fail the test loudly")]
+
 mod support;
 
 use std::time::Duration;
@@ -19,13 +21,13 @@ fn write_config(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
     path
 }
 
-fn json_logs(config: String) -> String {
+fn json_logs(config: &str) -> String {
     config.replacen("[server]\n", "[server]\nlog_format = \"json\"\n", 1)
 }
 
 /// The Stripe test config plus a Mattilda provider signing JWTs with the demo key.
 fn config_with_mattilda(mock: &str) -> String {
-    let base = json_logs(stripe_config(mock, "allowed_providers = [\"stripe-main\", \"mattilda\"]"));
+    let base = json_logs(&stripe_config(mock, "allowed_providers = [\"stripe-main\", \"mattilda\"]"));
     base.replace(
         "[tenants.acme]",
         &format!("[providers.mattilda]\nkind = \"mattilda\"\nbase_url = \"{mock}\"\nallow_insecure_http = true\nprivate_key = {{ value = \"\"\"\n{MATTILDA_KEY}\"\"\" }}\n\n[tenants.acme]"),
@@ -40,11 +42,17 @@ async fn secrets_never_appear_in_logs_even_at_trace_level() {
         .mount(&mock)
         .await;
     Mock::given(path("/v1/checkout/sessions/cs_ok"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": "cs_ok", "object": "checkout.session", "status": "open" })))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "id": "cs_ok", "object": "checkout.session", "status": "open" })),
+        )
         .mount(&mock)
         .await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({ "type": "error", "code": "not_found", "status": 404, "message": "missing" })))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({ "type": "error", "code": "not_found", "status": 404, "message": "missing" })),
+        )
         .mount(&mock)
         .await;
     let dir = tempfile::tempdir().expect("dir");
@@ -78,7 +86,8 @@ async fn secrets_never_appear_in_logs_even_at_trace_level() {
         .await
         .expect("preview");
     bodies.push(preview.text().await.expect("body"));
-    let wrong_tenant = client.get(format!("{}/v1/providers", gateway.base)).bearer_auth("wrong-key").send().await.expect("request");
+    let wrong_tenant =
+        client.get(format!("{}/v1/providers", gateway.base)).bearer_auth("wrong-key").send().await.expect("request");
     bodies.push(wrong_tenant.text().await.expect("body"));
     gateway.wait_for_log("request finished", Duration::from_secs(5));
     let logs = gateway.logs().join("\n");
@@ -98,14 +107,17 @@ async fn secrets_never_appear_in_logs_even_at_trace_level() {
 async fn sighup_reloads_a_valid_config_and_keeps_the_old_one_when_invalid() {
     let mock = MockServer::start().await;
     let dir = tempfile::tempdir().expect("dir");
-    let base = json_logs(stripe_config(&mock.uri(), ""));
+    let base = json_logs(&stripe_config(&mock.uri(), ""));
     let path = write_config(&dir, &base);
     let gateway = GatewayProcess::start(&path, "info");
     let client = reqwest::Client::new();
     let providers_as = |key: &'static str| client.get(format!("{}/v1/providers", gateway.base)).bearer_auth(key).send();
     assert_eq!(providers_as(OTHER_TENANT_KEY).await.expect("request").status(), 401);
 
-    let with_globex = format!("{base}\n[tenants.globex]\napi_key_sha256 = \"{}\"\nprovider = \"stripe-main\"\n", sha256_hex(OTHER_TENANT_KEY));
+    let with_globex = format!(
+        "{base}\n[tenants.globex]\napi_key_sha256 = \"{}\"\nprovider = \"stripe-main\"\n",
+        sha256_hex(OTHER_TENANT_KEY)
+    );
     std::fs::write(&path, &with_globex).expect("write");
     gateway.signal("HUP");
     gateway.wait_for_log("config reloaded", Duration::from_secs(10));
@@ -122,15 +134,24 @@ async fn sighup_reloads_a_valid_config_and_keeps_the_old_one_when_invalid() {
 async fn sigterm_lets_the_request_in_flight_finish() {
     let mock = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": "cs_slow", "object": "checkout.session", "status": "open" })).set_delay(Duration::from_millis(800)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "id": "cs_slow", "object": "checkout.session", "status": "open" }))
+                .set_delay(Duration::from_millis(800)),
+        )
         .mount(&mock)
         .await;
     let dir = tempfile::tempdir().expect("dir");
-    let path = write_config(&dir, &json_logs(stripe_config(&mock.uri(), "")));
+    let path = write_config(&dir, &json_logs(&stripe_config(&mock.uri(), "")));
     let mut gateway = GatewayProcess::start(&path, "info");
     let url = format!("{}/v1/checkout/sessions/cs_slow", gateway.base);
     let in_flight = tokio::spawn(async move {
-        reqwest::Client::new().patch(url).bearer_auth(TENANT_KEY).json(&json!({ "metadata": { "a": "b" } })).send().await
+        reqwest::Client::new()
+            .patch(url)
+            .bearer_auth(TENANT_KEY)
+            .json(&json!({ "metadata": { "a": "b" } }))
+            .send()
+            .await
     });
     let started = std::time::Instant::now();
     while mock.received_requests().await.is_none_or(|r| r.is_empty()) {

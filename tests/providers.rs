@@ -2,6 +2,8 @@
 //! built-in simulators, as the README runs it), Mattilda's read-then-write with signed JWTs on
 //! the wire, and Paypercut's idempotency key on every retry attempt.
 
+#![allow(clippy::expect_used, clippy::panic, reason = "test helpers fail the test loudly")]
+
 mod support;
 
 use base64::Engine;

@@ -1,6 +1,8 @@
 //! The switch report: which unified fields a tenant actually sent, and how a target provider
 //! supports each; and the static kind-to-kind table of `checkout-gateway compat`.
 
+#![allow(clippy::expect_used, clippy::panic, reason = "test helpers fail the test loudly")]
+
 mod support;
 
 use serde_json::{Value, json};

@@ -27,6 +27,10 @@ pub enum ApiError {
     Unauthenticated,
     #[error("{0}")]
     ProviderNotAllowed(String),
+    #[error("{0}")]
+    PassthroughNotAllowed(String),
+    #[error("{0}")]
+    InvalidPassthroughPath(String),
     #[error("no such resource")]
     NotFound,
     #[error("method not allowed on this resource")]
@@ -104,6 +108,8 @@ impl ApiError {
             Self::InvalidIdempotencyKey => "invalid_idempotency_key",
             Self::Unauthenticated => "unauthenticated",
             Self::ProviderNotAllowed(_) => "provider_not_allowed",
+            Self::PassthroughNotAllowed(_) => "passthrough_not_allowed",
+            Self::InvalidPassthroughPath(_) => "invalid_passthrough_path",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
@@ -127,7 +133,8 @@ impl ApiError {
         match self {
             Self::MalformedJson(_) | Self::InvalidSessionId(_) | Self::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::ProviderNotAllowed(_) => StatusCode::FORBIDDEN,
+            Self::ProviderNotAllowed(_) | Self::PassthroughNotAllowed(_) => StatusCode::FORBIDDEN,
+            Self::InvalidPassthroughPath(_) => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -164,6 +171,8 @@ impl ApiError {
             | Self::InvalidIdempotencyKey
             | Self::Unauthenticated
             | Self::ProviderNotAllowed(_)
+            | Self::PassthroughNotAllowed(_)
+            | Self::InvalidPassthroughPath(_)
             | Self::NotFound
             | Self::MethodNotAllowed
             | Self::PayloadTooLarge(_)

@@ -32,6 +32,18 @@ pub const CATALOG: &[(&str, u16, &str, &str)] = &[
         "Provider not allowed",
         "The Checkout-Provider header names a provider outside the tenant's allowed_providers.",
     ),
+    (
+        "invalid_passthrough_path",
+        400,
+        "Invalid passthrough path",
+        "The passthrough path has `.` or `..` segments (also percent-encoded), an encoded `/` or `\\` inside a segment, an empty segment, control characters or malformed percent-encoding.",
+    ),
+    (
+        "passthrough_not_allowed",
+        403,
+        "Passthrough not allowed",
+        "The method and path are not in the provider's passthrough.allow list, so the request was not forwarded.",
+    ),
     ("not_found", 404, "Not found", "No such route or resource on the gateway."),
     ("session_not_found", 404, "Session not found", "The provider has no checkout session with this id."),
     ("method_not_allowed", 405, "Method not allowed", "The route exists but not for this HTTP method."),

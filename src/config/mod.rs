@@ -71,6 +71,8 @@ pub struct Provider {
     pub timeout: Duration,
     pub retry: RetryPolicy,
     pub breaker: BreakerPolicy,
+    /// The passthrough allow-list (DESIGN §7); empty forwards nothing.
+    pub passthrough: Vec<crate::passthrough::AllowRule>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -201,6 +203,16 @@ fn build_provider(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Re
     if raw.retry.max_attempts == 0 {
         return Err(ConfigError::new(key("retry.max_attempts"), "must be at least 1"));
     }
+    let passthrough = raw
+        .passthrough
+        .allow
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            crate::passthrough::AllowRule::parse(rule)
+                .map_err(|why| ConfigError::new(key("passthrough.allow"), format!("entry {i}: {why}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let scoped = secrets.scoped(name);
     let setup = ProviderSetup { name, settings: &raw.settings, secrets: &scoped };
     let adapter = (factory.build)(&setup).map_err(|e| adapter_config_error(name, &e))?;
@@ -219,6 +231,7 @@ fn build_provider(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Re
             failure_threshold: raw.circuit_breaker.failure_threshold,
             cool_down: Duration::from_millis(raw.circuit_breaker.cool_down_ms),
         },
+        passthrough,
     })
 }
 

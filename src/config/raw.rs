@@ -115,6 +115,9 @@ pub struct RawProvider {
     pub retry: RawRetry,
     #[serde(default)]
     pub circuit_breaker: RawBreaker,
+    /// DESIGN §7: the method + path patterns the passthrough proxy forwards.
+    #[serde(default)]
+    pub passthrough: RawPassthrough,
     #[serde(flatten)]
     pub settings: Map<String, Value>,
 }
@@ -148,6 +151,13 @@ impl Default for RawBreaker {
     fn default() -> Self {
         Self { failure_threshold: 5, cool_down_ms: 30_000 }
     }
+}
+
+/// `passthrough = { allow = ["GET /v1/checkout/sessions/*"] }`; empty forwards nothing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPassthrough {
+    pub allow: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

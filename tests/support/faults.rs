@@ -111,7 +111,7 @@ async fn serve(mut stream: TcpStream, fault: Fault) {
             let _ = stream.write_all(head(200, &[], 1000).as_bytes()).await;
             let _ = stream.write_all(b"{\"id\": \"cs_").await;
             // SO_LINGER 0 turns the close into a reset.
-            let _ = stream.set_linger(Some(Duration::ZERO));
+            let _ = stream.set_zero_linger();
         }
         Fault::Silence => tokio::time::sleep(Duration::from_secs(60)).await,
         Fault::Drip { interval } => {

@@ -2,16 +2,24 @@
 polling, a tiny TOML writer for generated gateway configs, and JSON over HTTP."""
 
 import hashlib
+import http.client
 import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 READY_TIMEOUT_S = 60
+
+
+def stop_children_on_sigterm() -> None:
+    """Turn SIGTERM (e.g. a CI timeout) into SystemExit, so `finally` blocks stop the children."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def free_port() -> int:
@@ -90,14 +98,19 @@ def sha256_hex(text: str) -> str:
 
 def call(method: str, url: str, headers: dict, body: bytes | None = None, timeout: float = 30):
     """(status, headers, parsed JSON body or text) without raising on error statuses."""
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as error:
-        response = error
-    raw = response.read()
+        try:
+            connection.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body, headers)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered before reading the whole body (e.g. 413): read that answer
+        response = connection.getresponse()
+        raw = response.read()
+    finally:
+        connection.close()
     try:
         payload = json.loads(raw) if raw else None
     except ValueError:
         payload = raw.decode(errors="replace")
-    return response.status, dict(response.headers), payload
+    return response.status, dict(response.getheaders()), payload

@@ -1,0 +1,143 @@
+//! Translation cost per adapter: unified request → provider request (typing the unified JSON,
+//! the capability check and `build_update`), provider response → unified session
+//! (`parse_session`), and both together, for a metadata-only update and for 100 line items.
+//! Stripe also runs 1/10/100 items to show the cost is linear. Run: `cargo bench --bench translate`.
+#![allow(clippy::expect_used, clippy::panic, reason = "a benchmark with a broken fixture must stop loudly")]
+
+mod support;
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use checkout_provider_interface::capability::check_update;
+use checkout_provider_interface::{Adapter, Context, ProviderResponse, UnifiedUpdate};
+use criterion::{BenchmarkId, Criterion, Throughput};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// One adapter, one update: everything a translation needs, prepared outside the timed loop.
+struct Fixture {
+    adapter: Arc<dyn Adapter>,
+    ctx: Context,
+    unified: Value,
+    current: Option<ProviderResponse>,
+    response: ProviderResponse,
+}
+
+impl Fixture {
+    /// Unified JSON (already schema-valid) → provider request, as the gateway's pipeline does.
+    fn request(&self) -> checkout_provider_interface::ProviderRequest {
+        let update = UnifiedUpdate::deserialize(&self.unified).expect("typed update");
+        let check = check_update(self.adapter.as_ref(), &update);
+        assert!(check.unsupported.is_empty() && check.invalid.is_empty(), "fixture must pass the capability check");
+        self.adapter.build_update(&update, self.current.as_ref(), &self.ctx).expect("provider request")
+    }
+
+    fn response(&self) -> checkout_provider_interface::UnifiedSession {
+        self.adapter.parse_session(&self.response, &self.ctx).expect("unified session")
+    }
+
+    /// Fail before measuring if the fixture would benchmark an error path.
+    fn checked(self, items: Option<usize>) -> Self {
+        let request = self.request();
+        assert!(!request.body().is_empty(), "an update sends a body");
+        let session = self.response();
+        if let Some(count) = items {
+            assert_eq!(session.line_items.as_ref().map(Vec::len), Some(count), "the answer lists every item");
+        }
+        self
+    }
+}
+
+/// A metadata-only (or, for Paypercut, rate-only: all it can update) update from a contract case.
+fn small(kind: &str, config_case: &str, case_file: &str) -> Fixture {
+    let config = support::case(kind, config_case);
+    let case = support::case(kind, case_file);
+    Fixture {
+        adapter: support::adapter(kind, &config),
+        ctx: support::context(&case),
+        unified: case.unified_request.clone().expect("an update case"),
+        current: support::current_state(&case),
+        response: support::provider_response(&case),
+    }
+    .checked(None)
+}
+
+/// `count` ad-hoc line items; the answer is the case's answer listing `count` items.
+fn large(kind: &str, case_file: &str, pointer: &str, count: usize, options: Option<Value>) -> Fixture {
+    let case = support::case(kind, case_file);
+    Fixture {
+        adapter: support::adapter(kind, &case),
+        ctx: support::context(&case),
+        unified: support::items_update(count, "USD", options),
+        current: support::current_state(&case),
+        response: support::with_items(&support::provider_response(&case), pointer, count),
+    }
+    .checked(Some(count))
+}
+
+fn stripe_items(count: usize) -> Fixture {
+    let expand = json!({ "stripe": { "expand": ["line_items"] } });
+    large("stripe", "03-line-items-all-forms-expanded.json", "/line_items/data", count, Some(expand))
+}
+
+fn bench_fixture(c: &mut Criterion, group: &str, name: &str, fixture: &Fixture) {
+    let mut group = c.benchmark_group(format!("translate/{group}"));
+    group.bench_function(format!("{name}/request"), |b| b.iter(|| black_box(fixture.request())));
+    group.bench_function(format!("{name}/response"), |b| b.iter(|| black_box(fixture.response())));
+    group.bench_function(format!("{name}/both"), |b| {
+        b.iter(|| {
+            black_box(fixture.request());
+            black_box(fixture.response())
+        });
+    });
+    group.finish();
+}
+
+fn adapters(c: &mut Criterion) {
+    let stripe = "stripe";
+    let metadata = "01-metadata-set-and-remove.json";
+    bench_fixture(c, stripe, "metadata", &small(stripe, metadata, metadata));
+    bench_fixture(c, stripe, "items_100", &stripe_items(100));
+
+    // Token auth for both sizes, so they differ only in the items; the JWT variant below shows
+    // what signing a fresh ES512 token per call adds.
+    let mattilda = "mattilda";
+    let token = "02-update-line-items-currency-token.json";
+    bench_fixture(c, mattilda, "metadata", &small(mattilda, token, "01-update-metadata-merge-jwt.json"));
+    bench_fixture(c, mattilda, "items_100", &large(mattilda, token, "/cart_items", 100, None));
+    let jwt = "01-update-metadata-merge-jwt.json";
+    bench_fixture(c, mattilda, "metadata_jwt", &small(mattilda, jwt, jwt));
+
+    // Paypercut can only select a shipping rate; crypto-invoice has no line items.
+    let paypercut = "01-select-shipping-rate.json";
+    bench_fixture(c, "paypercut", "shipping_rate", &small("paypercut", paypercut, paypercut));
+    let speed = "03-update-metadata-without-version.json";
+    bench_fixture(c, "crypto-invoice", "metadata", &small("crypto-invoice", speed, speed));
+}
+
+/// Request build + response parse for 1, 10 and 100 Stripe items: linear if time/item is flat.
+fn stripe_linearity(c: &mut Criterion) {
+    let mut group = c.benchmark_group("translate/stripe_items");
+    for count in [1_usize, 10, 100] {
+        let fixture = stripe_items(count);
+        group.throughput(Throughput::Elements(count as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(count), &fixture, |b, fixture| {
+            b.iter(|| {
+                black_box(fixture.request());
+                black_box(fixture.response())
+            });
+        });
+    }
+    group.finish();
+}
+
+fn main() {
+    let started = SystemTime::now();
+    let mut c = support::criterion();
+    adapters(&mut c);
+    stripe_linearity(&mut c);
+    c.final_summary();
+    support::print_medians(started);
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Validate the deployment files offline:
+#   - YAML style and syntax (yamllint);
+#   - Kubernetes manifests against the API schemas of the version below, strictly, so unknown
+#     or misspelt fields fail (kubernetes-validate ships the schemas);
+#   - docker-compose.yml against the Compose specification (check-jsonschema's vendored schema);
+#   - the Dockerfile (hadolint);
+#   - the gateway TOML in the ConfigMap and the compose config, with `checkout-gateway
+#     check-config` and placeholder secrets, so they stay valid as the config format changes.
+# The tools are installed into target/deploy-venv from deploy/requirements.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KUBERNETES_VERSION="${KUBERNETES_VERSION:-1.37.0}"
+venv="target/deploy-venv"
+if [ ! -x "$venv/bin/kubernetes-validate" ] || ! cmp -s deploy/requirements.txt "$venv/requirements.txt"; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r deploy/requirements.txt
+    cp deploy/requirements.txt "$venv/requirements.txt"
+fi
+
+manifests=(deploy/kubernetes/*.yaml)
+resources=()
+for file in "${manifests[@]}"; do
+    # kustomization.yaml is kustomize's own format, not an API resource.
+    [ "$(basename "$file")" = kustomization.yaml ] || resources+=("$file")
+done
+
+echo "-- yamllint"
+"$venv/bin/yamllint" --strict -c deploy/yamllint.yaml "${manifests[@]}" docker-compose.yml
+
+echo "-- kubernetes-validate (Kubernetes $KUBERNETES_VERSION, strict)"
+"$venv/bin/kubernetes-validate" --strict --quiet -k "$KUBERNETES_VERSION" "${resources[@]}"
+echo "ok: ${#resources[@]} manifest files"
+
+echo "-- compose specification"
+"$venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec docker-compose.yml
+
+echo "-- hadolint"
+"$venv/bin/hadolint" Dockerfile
+
+echo "-- gateway configs (check-config, placeholder secrets)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+demo_key="providers/mattilda/demo/demo-private-key.pem"
+# The ConfigMap's gateway.toml: the indented block scalar under `gateway.toml: |`.
+awk '/^  gateway.toml: \|/ { inside = 1; next } inside && /^    / { print substr($0, 5); next } inside && /^$/ { print; next } inside { exit }' \
+    deploy/kubernetes/configmap.yaml > "$work/kubernetes.toml"
+sed "s#/run/secrets/mattilda-demo.pem#$PWD/$demo_key#" deploy/compose/gateway.toml > "$work/compose.toml"
+check_config() {
+    env STRIPE_SECRET_KEY=sk_test_placeholder PAYPERCUT_SECRET_KEY=sk_test_placeholder \
+        SPEED_SECRET_KEY=sk_test_placeholder MATTILDA_PRIVATE_KEY="$(cat "$demo_key")" \
+        cargo run --quiet --locked --bin checkout-gateway -- check-config --config "$1" > "$work/out.txt" \
+        || { cat "$work/out.txt"; echo "invalid: $2"; exit 1; }
+    echo "ok: $2"
+}
+check_config "$work/kubernetes.toml" "deploy/kubernetes/configmap.yaml (gateway.toml)"
+check_config "$work/compose.toml" "deploy/compose/gateway.toml"
+echo "deploy: all checks passed"

@@ -1,0 +1,217 @@
+//! The allow-list (`passthrough.allow` in a provider table) and the checks on a request path
+//! before it may be matched against it or forwarded.
+//!
+//! A rule is `"METHOD /path/pattern"`. `METHOD` is one HTTP method (or `*` for any); each
+//! pattern segment is a literal, `*` (exactly one segment) or, last only, `**` (one or more
+//! segments). Literals compare with the request's percent-decoded segments, which is what the
+//! provider will see after decoding.
+
+use std::fmt;
+
+use http::Method;
+use percent_encoding::percent_decode_str;
+
+/// One parsed allow-list entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowRule {
+    /// `None` for `*`: any method.
+    method: Option<Method>,
+    segments: Vec<Segment>,
+    text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    One,
+    Rest,
+}
+
+impl fmt::Display for AllowRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl AllowRule {
+    /// Parse `"GET /v1/checkout/sessions/*"`; the error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (method, path) = text
+            .trim()
+            .split_once(' ')
+            .ok_or_else(|| format!("`{text}` is not \"METHOD /path\" (e.g. \"GET /v1/things/*\")"))?;
+        let method = match method {
+            "*" => None,
+            token if !token.is_empty() && token.bytes().all(|b| b.is_ascii_uppercase()) => {
+                Some(Method::from_bytes(token.as_bytes()).map_err(|_| format!("`{token}` is not an HTTP method"))?)
+            }
+            token => return Err(format!("`{token}` is not an upper-case HTTP method or `*`")),
+        };
+        let path = path.trim();
+        let Some(path) = path.strip_prefix('/') else {
+            return Err(format!("`{path}` must start with `/`"));
+        };
+        let parts: Vec<&str> = path.split('/').collect();
+        let mut segments = Vec::with_capacity(parts.len());
+        for (index, part) in parts.iter().enumerate() {
+            segments.push(match *part {
+                "**" if index + 1 == parts.len() => Segment::Rest,
+                "**" => return Err(format!("`{text}`: `**` may only be the last segment")),
+                "*" => Segment::One,
+                "" | "." | ".." => return Err(format!("`{text}`: empty, `.` and `..` segments are not allowed")),
+                literal
+                    if literal.bytes().any(|b| matches!(b, b'*' | b'%' | b'?' | b'#') || b.is_ascii_whitespace()) =>
+                {
+                    return Err(format!(
+                        "`{text}`: a segment is a literal (no `*`, `%`, `?`, `#` or spaces), `*` or a final `**`"
+                    ));
+                }
+                literal => Segment::Literal(literal.to_owned()),
+            });
+        }
+        Ok(Self { method, segments, text: text.trim().to_owned() })
+    }
+
+    /// Does this rule admit `method` on a path of (decoded) `segments`?
+    pub fn matches(&self, method: &Method, segments: &[String]) -> bool {
+        if self.method.as_ref().is_some_and(|allowed| allowed != method) {
+            return false;
+        }
+        let mut path = segments.iter();
+        for (index, pattern) in self.segments.iter().enumerate() {
+            match pattern {
+                // `**` is last (checked at parse time) and needs at least one segment.
+                Segment::Rest => return index < segments.len(),
+                Segment::One => {
+                    if path.next().is_none() {
+                        return false;
+                    }
+                }
+                Segment::Literal(literal) => {
+                    if path.next() != Some(literal) {
+                        return false;
+                    }
+                }
+            }
+        }
+        path.next().is_none()
+    }
+}
+
+/// A request path that is safe to forward: the raw text exactly as received (so the provider
+/// decodes what the allow-list matched), and its decoded segments for matching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardPath {
+    /// Starts with `/`, still percent-encoded.
+    pub raw: String,
+    pub segments: Vec<String>,
+}
+
+/// Check the path after `/v1/passthrough/{provider}`. Refused: empty, `.` or `..` segments
+/// (also when percent-encoded, e.g. `%2e%2E`), an encoded `/` or `\` inside a segment, control
+/// characters, malformed percent-encoding and non-UTF-8 — anything a URL resolver or the
+/// provider might read as a different path than the one the allow-list matched.
+pub fn forward_path(raw: &str) -> Result<ForwardPath, String> {
+    if raw.is_empty() {
+        return Err("the provider path is empty".to_owned());
+    }
+    let mut segments = Vec::new();
+    for part in raw.split('/') {
+        if !well_formed_escapes(part) {
+            return Err("the path has malformed percent-encoding".to_owned());
+        }
+        let decoded = percent_decode_str(part)
+            .decode_utf8()
+            .map_err(|_| "the path is not valid percent-encoded UTF-8".to_owned())?;
+        match decoded.as_ref() {
+            "" => return Err("the path has an empty segment (`//` or a trailing `/`)".to_owned()),
+            "." | ".." => return Err("`.` and `..` segments are refused".to_owned()),
+            text if text.contains(['/', '\\']) => {
+                return Err("an encoded `/` or `\\` inside a path segment is refused".to_owned());
+            }
+            text if text.chars().any(char::is_control) => {
+                return Err("control characters in the path are refused".to_owned());
+            }
+            text => segments.push(text.to_owned()),
+        }
+    }
+    Ok(ForwardPath { raw: format!("/{raw}"), segments })
+}
+
+/// Every `%` starts a two-hex-digit escape.
+fn well_formed_escapes(part: &str) -> bool {
+    let bytes = part.as_bytes();
+    bytes.iter().enumerate().all(|(i, b)| {
+        *b != b'%'
+            || (bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segments(path: &str) -> Vec<String> {
+        forward_path(path).map(|p| p.segments).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn rules_match_method_and_segments() {
+        let rule = AllowRule::parse("GET /v1/checkout/sessions/*").unwrap();
+        assert!(rule.matches(&Method::GET, &segments("v1/checkout/sessions/cs_1")));
+        assert!(!rule.matches(&Method::POST, &segments("v1/checkout/sessions/cs_1")));
+        assert!(!rule.matches(&Method::GET, &segments("v1/checkout/sessions")));
+        assert!(!rule.matches(&Method::GET, &segments("v1/checkout/sessions/cs_1/line_items")));
+        // Literals compare decoded: `session%73` is what the provider reads as `sessions`.
+        assert!(rule.matches(&Method::GET, &segments("v1/checkout/session%73/cs_1")));
+        let any = AllowRule::parse("* /v1/things/**").unwrap();
+        assert!(any.matches(&Method::DELETE, &segments("v1/things/a/b/c")));
+        assert!(!any.matches(&Method::GET, &segments("v1/things")));
+        let exact = AllowRule::parse("POST /v1/refunds").unwrap();
+        assert!(exact.matches(&Method::POST, &segments("v1/refunds")));
+        assert!(!exact.matches(&Method::POST, &segments("v1/refunds/re_1")));
+    }
+
+    #[test]
+    fn malformed_rules_are_refused() {
+        for bad in [
+            "GET",
+            "get /v1",
+            "GET v1/x",
+            "GET /v1//x",
+            "GET /v1/../x",
+            "GET /v1/**/x",
+            "GET /v1/a*b",
+            "GET /v1/%2e",
+            "GET /v1/x?y=1",
+        ] {
+            assert!(AllowRule::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn traversal_and_ambiguous_paths_are_refused() {
+        for bad in [
+            "",
+            "v1/../secret",
+            "v1/./x",
+            "v1/%2e%2e/x",
+            "v1/%2E%2e/x",
+            "v1/%2e/x",
+            "v1/a%2fb",
+            "v1/a%2Fb",
+            "v1/a%5cb",
+            "v1//x",
+            "v1/x/",
+            "v1/%00",
+            "v1/%zz",
+            "v1/%ff",
+        ] {
+            assert!(forward_path(bad).is_err(), "{bad}");
+        }
+        let ok = forward_path("v1/checkout/sessions/cs_1%20x").unwrap();
+        assert_eq!(ok.raw, "/v1/checkout/sessions/cs_1%20x");
+        assert_eq!(ok.segments.last().map(String::as_str), Some("cs_1 x"));
+    }
+}
