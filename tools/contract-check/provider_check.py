@@ -260,15 +260,10 @@ def session_validator(gateway: str):
     return jsonschema_rs.Draft202012Validator(schema)
 
 
-def run_one(gateway, validator, recorder, description, provider, case, prefer) -> list[str]:
+def run_one(gateway, validator, recorder, provider, case, prefer) -> list[str]:
     """Send one case through the gateway; the list of problems (empty = pass)."""
     problems = []
-    state = case.get("current_state")
-    if state:
-        read = state["expected_request"]
-        problems += [f"case's current_state is not a valid 200 of the description at {p}" for p in
-                     description.response_problems(read["method"], read["path"], state["response"]["status"],
-                                                   state["response"]["body"])]
+    state = case.get("current_state")  # its recorded answer was checked against the description in step 1
     session = urllib.parse.quote(case["context"]["session_id"], safe="")
     headers = {"Authorization": f"Bearer {TENANT_KEY}", "Checkout-Provider": provider}
     body = None
@@ -345,7 +340,7 @@ def main() -> int:
             call_path = case.get("expected_provider_request", {})
             for example in description.example_names(call_path.get("method", "GET"), call_path.get("path", "")):
                 prefer = example and f"example={example}"
-                problems = run_one(base, validator, recorder, description, name, case, prefer)
+                problems = run_one(base, validator, recorder, name, case, prefer)
                 results[kind][0] += 1
                 results[kind][1] += bool(problems)
                 print(f"{'ok  ' if not problems else 'FAIL'} {kind:<15} {stem}{f' [{prefer}]' if prefer else ''}")

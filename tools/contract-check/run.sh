@@ -12,14 +12,18 @@ cd "$here/../.."
 # Prism's dependency @scarf/scarf sends install analytics unless told not to.
 export SCARF_ANALYTICS=false
 
-# Reinstall only when the pins changed since the last install (a stamp inside each folder).
-if ! cmp -s "$here/package-lock.json" "$here/node_modules/.contract-check-stamp"; then
+# Reinstall when a tool is missing or the pins changed since the last install (a stamp inside
+# each folder).
+if [ ! -x "$here/node_modules/.bin/prism" ] ||
+   ! cmp -s "$here/package-lock.json" "$here/node_modules/.contract-check-stamp"; then
   echo "== contract-check: npm ci (Prism)"
   (cd "$here" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   cp "$here/package-lock.json" "$here/node_modules/.contract-check-stamp"
 fi
-if ! cmp -s "$here/requirements.txt" "$here/.venv/.contract-check-stamp"; then
+if [ ! -x "$here/.venv/bin/schemathesis" ] ||
+   ! cmp -s "$here/requirements.txt" "$here/.venv/.contract-check-stamp"; then
   echo "== contract-check: pip install (schemathesis)"
+  rm -rf "$here/.venv"
   python3 -m venv "$here/.venv"
   "$here/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
   cp "$here/requirements.txt" "$here/.venv/.contract-check-stamp"

@@ -173,8 +173,15 @@ pub fn parse(response: &ProviderResponse) -> Result<UnifiedSession, AdapterError
     if !response.status().is_success() {
         return Err(error::failure(response));
     }
-    let wire: WireSession = serde_json::from_value(wire::json_body(response)?)
-        .map_err(|e| AdapterError::unparseable(format!("not a checkout.session: {e}")))?;
+    // Straight from the bytes into the wire structs: the fields the gateway does not map are
+    // skipped without building a JSON tree (most of a Stripe session; BENCHMARKS.md).
+    let wire: WireSession = serde_json::from_slice(response.body()).map_err(|e| {
+        if e.is_data() {
+            AdapterError::unparseable(format!("not a checkout.session: {e}"))
+        } else {
+            AdapterError::unparseable(format!("body is not JSON: {e}"))
+        }
+    })?;
     map(wire)
 }
 
