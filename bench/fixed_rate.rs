@@ -1,10 +1,13 @@
-//! Fixed-rate (open-loop) latency client for `bench/load.sh`: sends one request every
-//! `1/rate` seconds whether or not earlier ones have answered, and measures each latency from
-//! its *scheduled* send time, so a stall shows up in the percentiles instead of silently
-//! lowering the rate (no coordinated omission). wrk only runs closed-loop and wrk2 is not
-//! packaged in Debian, hence this small client.
+//! Fixed-rate (open-loop) latency client for `bench/load.sh`: starts one request every
+//! `1/rate` seconds whether or not earlier ones have answered, so a slow answer cannot lower
+//! the rate and hide itself (no coordinated omission). wrk only runs closed-loop and wrk2 is
+//! not packaged in Debian, hence this small client.
 //!
-//! Prints one line: `sent=… ok=… errors=… rate=… p50_us=… p90_us=… p99_us=… max_us=…`.
+//! Latency runs from the moment a request is started to its last body byte. The timer that
+//! schedules starts has millisecond granularity, so `max_lag_us` reports how late the latest
+//! start was against its schedule: small values mean the client kept the rate.
+//!
+//! Prints one line: `sent=… ok=… errors=… rate=… p50_us=… p90_us=… p99_us=… max_us=… max_lag_us=…`.
 //! Bounded: at most 120 s and 20 000 req/s; loopback targets only (the harness passes them).
 
 use std::time::Duration;
@@ -42,6 +45,7 @@ struct Sample {
     measured: bool,
     ok: bool,
     micros: u64,
+    lag_micros: u64,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -83,22 +87,29 @@ async fn main() -> Result<(), String> {
         }
         let request = client.request(method.clone(), &args.url).headers(headers.clone()).body(body.clone());
         tasks.spawn(async move {
+            let started = Instant::now();
             let ok = match request.send().await {
                 Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
                 Err(_) => false,
             };
-            let micros = u64::try_from(scheduled.elapsed().as_micros()).unwrap_or(u64::MAX);
-            Sample { measured: scheduled >= measure_from, ok, micros }
+            let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+            Sample {
+                measured: scheduled >= measure_from,
+                ok,
+                micros: micros(started.elapsed()),
+                lag_micros: micros(started - scheduled),
+            }
         });
     }
     let mut latencies = Vec::new();
-    let (mut sent, mut errors) = (0_u64, 0_u64);
+    let (mut sent, mut errors, mut max_lag) = (0_u64, 0_u64, 0_u64);
     while let Some(joined) = tasks.join_next().await {
         let sample = joined.map_err(|e| e.to_string())?;
         if !sample.measured {
             continue;
         }
         sent += 1;
+        max_lag = max_lag.max(sample.lag_micros);
         if sample.ok {
             latencies.push(sample.micros);
         } else {
@@ -115,7 +126,7 @@ async fn main() -> Result<(), String> {
         latencies[rank.clamp(1, latencies.len()) - 1]
     };
     println!(
-        "sent={sent} ok={} errors={errors} rate={:.0} p50_us={} p90_us={} p99_us={} max_us={}",
+        "sent={sent} ok={} errors={errors} rate={:.0} p50_us={} p90_us={} p99_us={} max_us={} max_lag_us={max_lag}",
         latencies.len(),
         sent as f64 / args.duration as f64,
         pick(0.50),

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Load harness (issue #9, BENCHMARKS.md): the gateway against nginx as a plain reverse proxy,
-# both in front of the same static upstream, on loopback only. Bounded in time (about four
+# both in front of the same static upstream, on loopback only. Bounded in time (about five
 # minutes with the defaults, plus the release build) and stops everything it started on exit.
 #
-#   bash bench/load.sh            # needs root for apt-get when nginx, wrk or jq are missing
+#   bash bench/load.sh            # needs root for apt-get when nginx, wrk, jq or curl are missing
 #
 # Knobs (environment): ROUNDS=3 DURATION=10 CONNECTIONS=64 THREADS=2 RATE=500
 # RSS_CONNECTIONS=1000 LOGS=on (per-request logs on both proxies, as in production; off to
-# compare without them).
+# compare without them) KEEP_WORK=1 (keep the temp dir with configs and logs)
+# GATEWAY_PRELOAD=/path/lib.so (LD_PRELOAD for the gateway only, e.g. another malloc).
 #
 # 1. An nginx upstream answers every path with a canned Stripe checkout.session (the stripe
 #    contract case 03 answer: 4 expanded line items, ~5 KB).
@@ -60,12 +61,13 @@ FIXED_RATE=$TARGET_DIR/release/examples/fixed-rate
 
 # --- workspace and cleanup ----------------------------------------------------------------
 WORK=$(mktemp -d -t checkout-load.XXXXXX)
+chmod 755 "$WORK" # nginx workers run as an unprivileged user when started by root
 PIDS=()
 cleanup() {
   local pid
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
+  if [[ ${KEEP_WORK:-} == 1 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -99,12 +101,10 @@ PROXY_PORT=$(free_port)
 GATEWAY_PORT=$(free_port)
 
 # --- upstream (static nginx) --------------------------------------------------------------
-jq -c '.provider_response.body' providers/stripe/contracts/03-line-items-all-forms-expanded.json >"$WORK/session.json"
-if grep -q "[\$'\\\\]" "$WORK/session.json"; then
-  echo "the canned response needs nginx string escaping" >&2
-  exit 1
-fi
-mkdir -p "$WORK/upstream" "$WORK/proxy"
+mkdir -p "$WORK/upstream/www" "$WORK/proxy"
+jq -c '.provider_response.body' providers/stripe/contracts/03-line-items-all-forms-expanded.json >"$WORK/upstream/www/session.json"
+# Static file answers for any method: nginx refuses POST to a static file with 405, and
+# `error_page 405 =200 /session.json` serves the same file as a GET instead.
 cat >"$WORK/upstream.conf" <<EOF
 worker_processes 1;
 daemon off;
@@ -117,10 +117,12 @@ http {
   keepalive_timeout 120s;
   server {
     listen 127.0.0.1:$UPSTREAM_PORT backlog=4096;
+    root $WORK/upstream/www;
+    default_type application/json;
     location / {
-      default_type application/json;
-      add_header request-id req_bench_upstream;
-      return 200 '$(cat "$WORK/session.json")';
+      add_header request-id req_bench_upstream always;
+      rewrite ^ /session.json break;
+      error_page 405 =200 /session.json;
     }
   }
 }
@@ -179,7 +181,7 @@ PIDS+=($!)
 PIDS+=($!)
 PROXY_MASTER=$!
 if [[ $LOGS == on ]]; then GATEWAY_LOG=info; else GATEWAY_LOG=warn; fi
-RUST_LOG=$GATEWAY_LOG "$GATEWAY" serve --config "$WORK/gateway.toml" >"$WORK/gateway.log" 2>&1 &
+RUST_LOG=$GATEWAY_LOG LD_PRELOAD=${GATEWAY_PRELOAD:-} "$GATEWAY" serve --config "$WORK/gateway.toml" >"$WORK/gateway.log" 2>&1 &
 PIDS+=($!)
 GATEWAY_PID=$!
 wait_port "$UPSTREAM_PORT"
@@ -213,7 +215,7 @@ lua_script "$WORK/provider.lua" POST "$WORK/provider-body.txt" "${PROVIDER_HEADE
 # Smoke: both answer 200 with the same upstream behind them.
 status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [[ $(status -X PATCH -H "${GATEWAY_HEADERS[0]}" -H "${GATEWAY_HEADERS[1]}" --data-binary "@$BODY" "$GATEWAY_URL") == 200 ]] ||
-  { echo "the gateway did not answer 200 (see $WORK/gateway.log)" >&2; exit 1; }
+  { echo "the gateway did not answer 200:" >&2; tail -5 "$WORK/gateway.log" >&2; exit 1; }
 [[ $(status -X POST -H "${PROVIDER_HEADERS[0]}" --data-binary "@$WORK/provider-body.txt" "$PROXY_URL") == 200 ]] ||
   { echo "nginx did not answer 200" >&2; exit 1; }
 
@@ -257,8 +259,9 @@ echo "== machine"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 echo "memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo); kernel $(uname -r)"
 echo "nginx: $("$NGINX" -v 2>&1 | sed 's/.*\///'); wrk: $(wrk -v 2>&1 | head -1 | awk '{ print $2 }'); $(rustc --version)"
-echo "load: $CONNECTIONS connections, $THREADS wrk threads, ${DURATION}s x $ROUNDS rounds; logs $LOGS"
-echo "gateway request: PATCH $(wc -c <"$BODY") B unified JSON; nginx request: POST $(wc -c <"$WORK/provider-body.txt") B Stripe form; upstream answer $(wc -c <"$WORK/session.json") B"
+echo "load: $CONNECTIONS connections, $THREADS wrk threads, ${DURATION}s x $ROUNDS rounds; logs $LOGS${GATEWAY_PRELOAD:+; gateway preload $GATEWAY_PRELOAD}"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
+echo "gateway request: PATCH $(wc -c <"$BODY") B unified JSON; nginx request: POST $(wc -c <"$WORK/provider-body.txt") B Stripe form; upstream answer $(wc -c <"$WORK/upstream/www/session.json") B"
 
 echo "== warm-up"
 run_wrk gateway "$GATEWAY_URL" "$WORK/gateway.lua" "$CONNECTIONS" 3 "$GATEWAY_PID" >/dev/null
@@ -282,7 +285,9 @@ rss_before=$(awk '/VmRSS/ { print $2 }' "/proc/$GATEWAY_PID/status")
 line=$(run_wrk gateway "$GATEWAY_URL" "$WORK/gateway.lua" "$RSS_CONNECTIONS" "$DURATION" "$GATEWAY_PID")
 read -r rss_rps rss_p50 rss_p99 rss_cpu <<<"$line"
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$GATEWAY_PID/status")
-echo "gateway at $RSS_CONNECTIONS connections: $rss_rps req/s, p50 ${rss_p50}us, p99 ${rss_p99}us; RSS before ${rss_before} KiB, VmHWM ${hwm} KiB"
+rss_after=$(awk '/VmRSS/ { print $2 }' "/proc/$GATEWAY_PID/status")
+echo "gateway at $RSS_CONNECTIONS connections: $rss_rps req/s, p50 ${rss_p50}us, p99 ${rss_p99}us"
+echo "gateway RSS: ${rss_before} KiB before, peak (VmHWM) ${hwm} KiB, ${rss_after} KiB after"
 
 echo "== fixed rate $RATE req/s (p50_us p99_us), alternating"
 fixed() { # URL METHOD BODY HEADER...
@@ -291,20 +296,20 @@ fixed() { # URL METHOD BODY HEADER...
   for header in "$@"; do args+=(--header "$header"); done
   timeout $((DURATION + 40)) "$FIXED_RATE" --url "$url" --method "$method" --body-file "$body" \
     --rate "$RATE" --duration "$DURATION" --warmup 2 "${args[@]}" |
-    sed -E 's/.*p50_us=([0-9]+).*p99_us=([0-9]+).*/\1 \2/'
+    sed -E 's/.*p50_us=([0-9]+).*p99_us=([0-9]+).*max_lag_us=([0-9]+).*/\1 \2 \3/'
 }
 declare -a D_P50 D_P99 FG_P50 FG_P99 FN_P50 FN_P99
 for round in $(seq 1 "$ROUNDS"); do
   line=$(fixed "$DIRECT_URL" POST "$WORK/provider-body.txt" "${PROVIDER_HEADERS[@]}")
-  read -r p50 p99 <<<"$line"
+  read -r p50 p99 dlag <<<"$line"
   D_P50+=("$p50") D_P99+=("$p99")
   line=$(fixed "$GATEWAY_URL" PATCH "$BODY" "${GATEWAY_HEADERS[@]}")
-  read -r g50 g99 <<<"$line"
+  read -r g50 g99 glag <<<"$line"
   FG_P50+=("$g50") FG_P99+=("$g99")
   line=$(fixed "$PROXY_URL" POST "$WORK/provider-body.txt" "${PROVIDER_HEADERS[@]}")
-  read -r n50 n99 <<<"$line"
+  read -r n50 n99 nlag <<<"$line"
   FN_P50+=("$n50") FN_P99+=("$n99")
-  echo "round $round direct $p50 $p99 | gateway $g50 $g99 | nginx $n50 $n99"
+  echo "round $round direct $p50 $p99 | gateway $g50 $g99 | nginx $n50 $n99 (client max start lag ${dlag}/${glag}/${nlag}us)"
 done
 
 med() { echo "$@" | median; }
@@ -313,7 +318,7 @@ d50=$(med "${D_P50[@]}") d99=$(med "${D_P99[@]}")
 fg50=$(med "${FG_P50[@]}") fg99=$(med "${FG_P99[@]}")
 fn50=$(med "${FN_P50[@]}") fn99=$(med "${FN_P99[@]}")
 echo
-echo "== summary (medians of $ROUNDS rounds)"
+echo "== summary (medians of $ROUNDS rounds; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%-30s %12s %12s %8s\n' "" gateway nginx ratio
 printf '%-30s %12s %12s %8s\n' "requests/s ($CONNECTIONS conns)" "$g_rps" "$n_rps" "$(awk -v g="$g_rps" -v n="$n_rps" 'BEGIN { printf "%.2f", g / n }')"
 printf '%-30s %12s %12s\n' "p50 latency (us)" "$(med "${G_P50[@]}")" "$(med "${N_P50[@]}")"

@@ -11,8 +11,9 @@ use std::time::SystemTime;
 use checkout_gateway::schema::UpdateSchema;
 use criterion::Criterion;
 use serde_json::Value;
+use support::cpu_clock::ThreadCpu;
 
-fn validate(c: &mut Criterion) {
+fn validate(c: &mut Criterion<ThreadCpu>) {
     let schema = UpdateSchema::compile().expect("embedded schema compiles");
     let metadata = support::case("stripe", "01-metadata-set-and-remove.json").unified_request.expect("update case");
     let bodies: [(&str, Value); 3] = [

@@ -13,6 +13,7 @@ use checkout_provider_stripe::form;
 use criterion::Criterion;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use support::cpu_clock::ThreadCpu;
 
 /// The nested body the adapter encodes for `unified`, recovered from the form it produced.
 fn nested_body(unified: &Value) -> Map<String, Value> {
@@ -24,7 +25,7 @@ fn nested_body(unified: &Value) -> Map<String, Value> {
     support::object(form::decode(text).expect("decodes"))
 }
 
-fn encode(c: &mut Criterion) {
+fn encode(c: &mut Criterion<ThreadCpu>) {
     let metadata = support::case("stripe", "01-metadata-set-and-remove.json").unified_request.expect("update case");
     let items = support::items_update(100, "USD", Some(json!({ "stripe": { "expand": ["line_items"] } })));
     let mut group = c.benchmark_group("stripe_form");

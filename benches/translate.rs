@@ -15,6 +15,7 @@ use checkout_provider_interface::{Adapter, Context, ProviderResponse, UnifiedUpd
 use criterion::{BenchmarkId, Criterion, Throughput};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use support::cpu_clock::ThreadCpu;
 
 /// One adapter, one update: everything a translation needs, prepared outside the timed loop.
 struct Fixture {
@@ -82,7 +83,35 @@ fn stripe_items(count: usize) -> Fixture {
     large("stripe", "03-line-items-all-forms-expanded.json", "/line_items/data", count, Some(expand))
 }
 
-fn bench_fixture(c: &mut Criterion, group: &str, name: &str, fixture: &Fixture) {
+/// The same items without `expand[]=line_items`: Stripe then answers with the session alone
+/// (2.7 KB instead of 62 KB), which separates the request side from the size of the answer.
+fn stripe_items_unexpanded(count: usize) -> Fixture {
+    let case = support::case("stripe", "01-metadata-set-and-remove.json");
+    Fixture {
+        adapter: support::adapter("stripe", &case),
+        ctx: support::context(&case),
+        unified: support::items_update(count, "USD", None),
+        current: None,
+        response: support::provider_response(&case),
+    }
+    .checked(None)
+}
+
+/// Exactly what `bench/load.sh` sends through the gateway: its ~1 KB body, and the canned
+/// upstream answer (stripe contract case 03, 4 expanded items).
+fn stripe_load_body() -> Fixture {
+    let case = support::case("stripe", "03-line-items-all-forms-expanded.json");
+    Fixture {
+        adapter: support::adapter("stripe", &case),
+        ctx: support::context(&case),
+        unified: support::load_body(),
+        current: None,
+        response: support::provider_response(&case),
+    }
+    .checked(Some(4))
+}
+
+fn bench_fixture(c: &mut Criterion<ThreadCpu>, group: &str, name: &str, fixture: &Fixture) {
     let mut group = c.benchmark_group(format!("translate/{group}"));
     group.bench_function(format!("{name}/request"), |b| b.iter(|| black_box(fixture.request())));
     group.bench_function(format!("{name}/response"), |b| b.iter(|| black_box(fixture.response())));
@@ -95,11 +124,13 @@ fn bench_fixture(c: &mut Criterion, group: &str, name: &str, fixture: &Fixture) 
     group.finish();
 }
 
-fn adapters(c: &mut Criterion) {
+fn adapters(c: &mut Criterion<ThreadCpu>) {
     let stripe = "stripe";
     let metadata = "01-metadata-set-and-remove.json";
     bench_fixture(c, stripe, "metadata", &small(stripe, metadata, metadata));
     bench_fixture(c, stripe, "items_100", &stripe_items(100));
+    bench_fixture(c, stripe, "items_100_unexpanded", &stripe_items_unexpanded(100));
+    bench_fixture(c, stripe, "load_1k", &stripe_load_body());
 
     // Token auth for both sizes, so they differ only in the items; the JWT variant below shows
     // what signing a fresh ES512 token per call adds.
@@ -118,7 +149,7 @@ fn adapters(c: &mut Criterion) {
 }
 
 /// Request build + response parse for 1, 10 and 100 Stripe items: linear if time/item is flat.
-fn stripe_linearity(c: &mut Criterion) {
+fn stripe_linearity(c: &mut Criterion<ThreadCpu>) {
     let mut group = c.benchmark_group("translate/stripe_items");
     for count in [1_usize, 10, 100] {
         let fixture = stripe_items(count);

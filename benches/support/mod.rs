@@ -4,19 +4,24 @@
 #![allow(dead_code, reason = "each bench binary uses a different subset of the helpers")]
 #![allow(clippy::expect_used, clippy::panic, reason = "a benchmark with a broken fixture must stop loudly")]
 
+pub mod cpu_clock;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use checkout_provider_interface::contract::{Case, InlineSecrets};
 use checkout_provider_interface::{Adapter, Context, ProviderResponse, ProviderSetup};
+use cpu_clock::ThreadCpu;
 use criterion::Criterion;
 use serde_json::{Map, Value, json};
 
-/// Short enough that `cargo bench` over every benchmark stays within a few minutes on 2 cores,
-/// long enough for stable medians of microsecond-scale work.
-pub fn criterion() -> Criterion {
+/// The benchmarks' Criterion: timed by the thread's CPU clock ([`cpu_clock`]); short enough that
+/// `cargo bench` over every benchmark stays within a few minutes on 2 cores, long enough for
+/// stable medians of microsecond-scale work.
+pub fn criterion() -> Criterion<ThreadCpu> {
     Criterion::default()
+        .with_measurement(ThreadCpu)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .sample_size(50)

@@ -39,7 +39,9 @@ pub async fn update_session(
     let include_raw = include_provider_data(query.as_deref()).map_err(fail)?;
     let UpdateRequest { provider, session_id, client_key, body } =
         read_update(&state, &tenant, path, &headers, body).await.map_err(fail)?;
-    let fingerprint = idempotency::fingerprint("PATCH", &session_id, &provider.name, &body);
+    // Only keyed requests need the fingerprint (a hash of the canonical body).
+    let fingerprint =
+        client_key.as_ref().map(|_| idempotency::fingerprint("PATCH", &session_id, &provider.name, &body));
     let typed = update::validate(&state, &body).map_err(fail)?;
     // Count what the tenant sends, whether or not this provider can take it (the switch report).
     let features: Vec<Feature> = features_used(&typed).into_iter().map(|u| u.feature).collect();
@@ -61,7 +63,10 @@ pub async fn update_session(
         }
     };
     Ok(match client_key {
-        Some(key) => idempotent::run(&state, &tenant.name, &key, &fingerprint, &request_id, work).await,
+        Some(key) => {
+            let fingerprint = fingerprint.unwrap_or_default();
+            idempotent::run(&state, &tenant.name, &key, &fingerprint, &request_id, work).await
+        }
         None => idempotent::respond(work().await.response, false),
     })
 }

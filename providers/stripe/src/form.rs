@@ -27,11 +27,11 @@ const ESCAPED: &AsciiSet =
 pub fn encode(body: &Map<String, Value>) -> Result<String, String> {
     let mut out = String::with_capacity(256);
     let mut key = String::with_capacity(64);
-    for (name, value) in sorted(body) {
-        escape_into(&mut key, name);
-        pairs(&mut out, &mut key, 1, value)?;
+    in_key_order(body, |name, value| {
         key.clear();
-    }
+        escape_into(&mut key, name);
+        pairs(&mut out, &mut key, 1, value)
+    })?;
     Ok(out)
 }
 
@@ -50,12 +50,7 @@ fn pairs(out: &mut String, key: &mut String, depth: usize, value: &Value) -> Res
         result
     };
     match value {
-        Value::Object(map) if !map.is_empty() => {
-            for (name, value) in sorted(map) {
-                nested(key, name, value)?;
-            }
-            Ok(())
-        }
+        Value::Object(map) if !map.is_empty() => in_key_order(map, |name, value| nested(key, name, value)),
         Value::Array(items) if !items.is_empty() => {
             let mut index = itoa::Buffer::new();
             for (i, item) in items.iter().enumerate() {
@@ -99,23 +94,50 @@ fn pair(out: &mut String, key: &str, value: &str) {
 }
 
 fn escape_into(out: &mut String, text: &str) {
+    // Most keys and values (ids, amounts, plain names) need no escaping at all.
+    if !text.bytes().any(|byte| CHANGED[usize::from(byte)]) {
+        out.push_str(text);
+        return;
+    }
     for chunk in percent_encoding::utf8_percent_encode(text, ESCAPED) {
-        if chunk.contains(' ') {
-            out.extend(chunk.chars().map(|c| if c == ' ' { '+' } else { c }));
-        } else {
-            out.push_str(chunk);
+        // Spaces pass the percent-encoder (they are not in the set) and become `+`.
+        let mut pieces = chunk.split(' ');
+        out.push_str(pieces.next().unwrap_or_default());
+        for piece in pieces {
+            out.push('+');
+            out.push_str(piece);
         }
     }
 }
 
-/// A map's entries in key order: free with the default (sorted) map, sorted when
-/// `serde_json`'s `preserve_order` feature is on somewhere in the build.
-fn sorted(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
-    let mut entries: Vec<_> = map.iter().collect();
-    if !entries.is_sorted_by(|a, b| a.0 <= b.0) {
-        entries.sort_by(|a, b| a.0.cmp(b.0));
+/// The bytes `escape_into` changes, as a lookup table: those of [`ESCAPED`], the space, and
+/// every non-ASCII byte.
+static CHANGED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b == b' '
+            || !b.is_ascii()
+            || b.is_ascii_control()
+            || matches!(b, b'"' | b'#' | b'<' | b'>' | b'%' | b'+' | b'[' | b']' | b'=' | b'&');
+        byte += 1;
     }
-    entries
+    table
+};
+
+/// Visit a map's entries in key order: directly with the default (sorted) map, through a sorted
+/// copy of the entry list when `serde_json`'s `preserve_order` feature is on somewhere in the build.
+fn in_key_order<'a>(
+    map: &'a Map<String, Value>,
+    mut visit: impl FnMut(&'a str, &'a Value) -> Result<(), String>,
+) -> Result<(), String> {
+    if map.keys().is_sorted() {
+        return map.iter().try_for_each(|(name, value)| visit(name, value));
+    }
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries.into_iter().try_for_each(|(name, value)| visit(name, value))
 }
 
 /// Decode a form body or query string into nested JSON (every leaf a string). Percent-encoded

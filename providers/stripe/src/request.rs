@@ -112,40 +112,48 @@ fn metadata(patch: &Patch<std::collections::BTreeMap<String, Option<String>>>) -
 }
 
 fn line_item(item: &LineItem, currency: Option<&str>) -> Value {
+    // Values are built directly rather than through `json!`, whose `to_value` round trip was a
+    // large share of building 100 items (BENCHMARKS.md).
     let mut out = Map::new();
     match item.form() {
         LineItemForm::Existing => {
-            out.insert("id".to_owned(), json!(item.id));
+            out.insert("id".to_owned(), text(item.id.as_deref()));
         }
         LineItemForm::Catalog => {
-            out.insert("price".to_owned(), json!(item.price));
+            out.insert("price".to_owned(), text(item.price.as_deref()));
         }
         LineItemForm::AdHoc => {
             let mut product = Map::new();
-            product.insert("name".to_owned(), json!(item.name));
+            product.insert("name".to_owned(), text(item.name.as_deref()));
             if let Some(image) = &item.image_url {
-                product.insert("images".to_owned(), json!([image]));
+                product.insert("images".to_owned(), Value::Array(vec![Value::String(image.clone())]));
             }
             // Stripe has no item sku / external id: they ride in the inline product's metadata.
             let mut product_metadata = Map::new();
             for (key, value) in [(response::SKU_KEY, &item.sku), (response::EXTERNAL_ID_KEY, &item.external_id)] {
                 if let Some(value) = value {
-                    product_metadata.insert(key.to_owned(), json!(value));
+                    product_metadata.insert(key.to_owned(), Value::String(value.clone()));
                 }
             }
             if !product_metadata.is_empty() {
                 product.insert("metadata".to_owned(), Value::Object(product_metadata));
             }
-            out.insert(
-                "price_data".to_owned(),
-                json!({ "currency": currency, "product_data": product, "unit_amount": item.unit_amount }),
-            );
+            let mut price_data = Map::new();
+            price_data.insert("currency".to_owned(), text(currency));
+            price_data.insert("product_data".to_owned(), Value::Object(product));
+            price_data.insert("unit_amount".to_owned(), item.unit_amount.map_or(Value::Null, Value::from));
+            out.insert("price_data".to_owned(), Value::Object(price_data));
         }
     }
     if let Some(quantity) = item.quantity {
-        out.insert("quantity".to_owned(), json!(quantity));
+        out.insert("quantity".to_owned(), Value::from(quantity));
     }
     Value::Object(out)
+}
+
+/// A string value, or `null` (sent as an empty value) when absent.
+fn text(value: Option<&str>) -> Value {
+    value.map_or(Value::Null, |text| Value::String(text.to_owned()))
 }
 
 fn shipping_option(option: &ShippingOption, session_currency: Option<&str>) -> Value {

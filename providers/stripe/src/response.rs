@@ -173,9 +173,12 @@ pub fn parse(response: &ProviderResponse) -> Result<UnifiedSession, AdapterError
     if !response.status().is_success() {
         return Err(error::failure(response));
     }
-    // Straight from the bytes into the wire structs: the fields the gateway does not map are
-    // skipped without building a JSON tree (most of a Stripe session; BENCHMARKS.md).
-    let wire: WireSession = serde_json::from_slice(response.body()).map_err(|e| {
+    // Straight from the text into the wire structs: the fields the gateway does not map are
+    // skipped without building a JSON tree (most of a Stripe session), and UTF-8 is checked
+    // once for the whole body rather than per string (BENCHMARKS.md).
+    let text = std::str::from_utf8(response.body())
+        .map_err(|e| AdapterError::unparseable(format!("body is not JSON: not UTF-8: {e}")))?;
+    let wire: WireSession = serde_json::from_str(text).map_err(|e| {
         if e.is_data() {
             AdapterError::unparseable(format!("not a checkout.session: {e}"))
         } else {
