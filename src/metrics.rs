@@ -23,6 +23,19 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// Histograms buffer samples until upkeep folds them in; without a scrape they would grow with
+/// every request, so upkeep runs on a timer until `stopped` says the server is done.
+pub async fn upkeep(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let Some(handle) = handle() else { return };
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => handle.run_upkeep(),
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
 pub fn request(tenant: &str, provider: &str, route: &str, status: u16, elapsed: Duration) {
     let labels = [
         ("tenant", tenant.to_owned()),

@@ -58,6 +58,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         simulator_addr = listener.local_addr().ok();
         tasks.push(tokio::spawn(serve(listener, router, stopped.clone())));
     }
+    tasks.push(tokio::spawn(crate::metrics::upkeep(stopped.clone())));
     tasks.push(tokio::spawn(serve(listener, crate::api::router(Arc::clone(&gateway)), stopped)));
     Ok(Running { addr, gateway, simulator_addr, stop, tasks, grace })
 }

@@ -1,7 +1,9 @@
 //! The load: `concurrency` workers share one counter and send `PATCH` requests until `requests`
-//! have been sent. Each request carries its own `x-request-id` (`soak-<n>`), which the gateway
-//! forwards to the provider, so the mock's record can be matched to the answer.
+//! have been sent. Each request carries its own `x-request-id` (`soak-<n>`, or `warmup-<n>`
+//! before the measured phase), which the gateway forwards to the provider, so the mock's record
+//! can be matched to the answer.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -25,6 +27,51 @@ pub struct Plan {
     pub tenant_key: &'static str,
     pub requests: usize,
     pub concurrency: usize,
+    /// Request ids are `<id_prefix>-<n>`.
+    pub id_prefix: &'static str,
+}
+
+/// What the load saw: counts of everything, and the outcomes that are not a plain success (a
+/// valid update answered with a session), which are few; successes are only counted.
+#[derive(Default)]
+pub struct Tally {
+    pub statuses: BTreeMap<u16, usize>,
+    pub codes: BTreeMap<String, usize>,
+    pub kinds: BTreeMap<BodyKind, usize>,
+    pub others: Vec<Outcome>,
+}
+
+impl Tally {
+    fn add(&mut self, outcome: Outcome) {
+        *self.kinds.entry(outcome.kind).or_default() += 1;
+        if let Ok(answer) = &outcome.answer {
+            *self.statuses.entry(answer.status).or_default() += 1;
+            if let Some(code) = &answer.code {
+                *self.codes.entry(code.clone()).or_default() += 1;
+            }
+            if outcome.kind == BodyKind::Valid && answer.status == 200 && answer.is_session {
+                return;
+            }
+        }
+        self.others.push(outcome);
+    }
+
+    fn merge(&mut self, other: Self) {
+        for (status, n) in other.statuses {
+            *self.statuses.entry(status).or_default() += n;
+        }
+        for (code, n) in other.codes {
+            *self.codes.entry(code).or_default() += n;
+        }
+        for (kind, n) in other.kinds {
+            *self.kinds.entry(kind).or_default() += n;
+        }
+        self.others.extend(other.others);
+    }
+
+    pub fn requests(&self) -> usize {
+        self.kinds.values().sum()
+    }
 }
 
 /// How one request ended.
@@ -65,8 +112,8 @@ pub fn request(n: usize) -> (String, BodyKind, Value) {
     (session.to_owned(), kind, body)
 }
 
-/// Send every request of the plan; one outcome per request.
-pub async fn run(plan: Plan) -> anyhow::Result<Vec<Outcome>> {
+/// Send every request of the plan.
+pub async fn run(plan: Plan) -> anyhow::Result<Tally> {
     let client =
         reqwest::Client::builder().timeout(Duration::from_secs(30)).pool_max_idle_per_host(plan.concurrency).build()?;
     let plan = Arc::new(plan);
@@ -75,26 +122,26 @@ pub async fn run(plan: Plan) -> anyhow::Result<Vec<Outcome>> {
     for _ in 0..plan.concurrency {
         let (client, plan, next) = (client.clone(), Arc::clone(&plan), Arc::clone(&next));
         workers.spawn(async move {
-            let mut outcomes = Vec::new();
+            let mut tally = Tally::default();
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 if n >= plan.requests {
-                    return outcomes;
+                    return tally;
                 }
-                outcomes.push(send(&client, &plan, n).await);
+                tally.add(send(&client, &plan, n).await);
             }
         });
     }
-    let mut outcomes = Vec::with_capacity(plan.requests);
+    let mut tally = Tally::default();
     while let Some(done) = workers.join_next().await {
-        outcomes.extend(done?);
+        tally.merge(done?);
     }
-    Ok(outcomes)
+    Ok(tally)
 }
 
 async fn send(client: &reqwest::Client, plan: &Plan, n: usize) -> Outcome {
     let (session, kind, body) = request(n);
-    let request_id = format!("soak-{n}");
+    let request_id = format!("{}-{n}", plan.id_prefix);
     let result = client
         .patch(format!("{}/v1/checkout/sessions/{session}", plan.base))
         .bearer_auth(plan.tenant_key)

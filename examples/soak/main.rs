@@ -43,9 +43,17 @@ pub struct Args {
     /// The provider's per-attempt `timeout_ms`; a slow fault answers after twice this.
     #[arg(long, default_value_t = 500)]
     attempt_timeout_ms: u64,
+    /// The provider's `circuit_breaker.failure_threshold` (consecutive failed attempts). The
+    /// default 5 would let a chance run of faults open the circuit now and then (RELIABILITY.md).
+    #[arg(long, default_value_t = 10)]
+    breaker_threshold: u32,
     /// Seed of the mock's fault choice.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Requests sent before the measured phase (same mix, not in the report), so "memory
+    /// before" is a warmed-up process: pools, caches and allocator arenas in place.
+    #[arg(long, default_value_t = 2_000)]
+    warmup: usize,
     /// Hard bound on the load phase.
     #[arg(long, default_value_t = 300)]
     max_seconds: u64,
@@ -89,22 +97,33 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let gateway = server::start(config).await.map_err(anyhow::Error::msg).context("start the gateway")?;
     let base = format!("http://{}", gateway.addr);
 
-    let memory_before = report::Memory::read();
-    let started = Instant::now();
-    let plan = load::Plan { base, tenant_key: TENANT_KEY, requests: args.requests, concurrency: args.concurrency };
-    let outcomes = tokio::time::timeout(Duration::from_secs(args.max_seconds), load::run(plan)).await;
-    let elapsed = started.elapsed();
-    let memory_after = report::Memory::read();
-
-    gateway.shutdown().await;
-    let attempts = mock.attempts();
-    let faults = mock.faults();
-    mock.stop().await;
-    let outcomes = match outcomes {
-        Ok(outcomes) => outcomes?,
-        Err(_) => anyhow::bail!("the load did not finish within --max-seconds {}", args.max_seconds),
+    let bound = Duration::from_secs(args.max_seconds);
+    let plan = |id_prefix, requests| load::Plan {
+        base: base.clone(),
+        tenant_key: TENANT_KEY,
+        requests,
+        concurrency: args.concurrency,
+        id_prefix,
     };
-    let report = report::Report::build(&outcomes, &attempts, faults, elapsed, memory_before, memory_after);
+    let memory_start = report::Memory::read();
+    let loads = async {
+        load::run(plan("warmup", args.warmup)).await?;
+        let memory_before = report::Memory::read();
+        let started = Instant::now();
+        let tally = load::run(plan("soak", args.requests)).await?;
+        anyhow::Ok((tally, started.elapsed(), memory_before, report::Memory::read()))
+    };
+    let result = tokio::time::timeout(bound, loads).await;
+    gateway.shutdown().await;
+    let faulted = mock.faulted();
+    let attempts = mock.attempts("soak");
+    mock.stop().await;
+    let Ok(result) = result else {
+        anyhow::bail!("the load did not finish within --max-seconds {}", args.max_seconds);
+    };
+    let (tally, elapsed, memory_before, memory_after) = result?;
+    let memory = report::Memories { start: memory_start, before: memory_before, after: memory_after };
+    let report = report::Report::build(tally, &faulted, attempts, elapsed, memory);
     print!("{}", report.render(&args));
     Ok(report.passed())
 }
@@ -127,7 +146,7 @@ api_key = {{ value = "{PROVIDER_KEY}" }}
 api_version = "2025-03-31.basil"
 timeout_ms = {timeout}
 retry = {{ max_attempts = {attempts}, base_delay_ms = 10, max_delay_ms = 50 }}
-circuit_breaker = {{ failure_threshold = 5, cool_down_ms = 1000 }}
+circuit_breaker = {{ failure_threshold = {threshold}, cool_down_ms = 1000 }}
 
 [tenants.soak]
 api_key_sha256 = "{tenant}"
@@ -135,6 +154,7 @@ provider = "stripe-soak"
 "#,
         timeout = args.attempt_timeout_ms,
         attempts = args.attempts,
+        threshold = args.breaker_threshold,
         tenant = checkout_gateway::api::extract::hash_key(TENANT_KEY),
     )
 }

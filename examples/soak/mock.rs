@@ -1,10 +1,12 @@
 //! The mock provider: the Stripe crate's own simulator (real wire protocol: Bearer auth, form
 //! bodies, `Idempotency-Key` replay) behind a loopback HTTP server that injects a fault into a
-//! fraction of the calls it receives, and records what every attempt of every gateway request
-//! got, keyed by the `x-request-id` the gateway forwards. That record is what lets the report
-//! tell a 5xx caused by an injected fault from one the gateway produced on its own.
+//! fraction of the calls it receives. For every gateway request that met a fault it records what
+//! each of its attempts got, keyed by the `x-request-id` the gateway forwards; that record is
+//! what lets the report tell a 5xx caused by an injected fault from one the gateway produced on
+//! its own. Requests that met no fault are only counted, so the harness's own memory stays
+//! proportional to the faults, not to the requests, and RSS growth is the gateway's.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -38,7 +40,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    const ALL: [Self; 4] = [Self::ServerError, Self::Unavailable, Self::Reset, Self::Slow];
+    pub const ALL: [Self; 4] = [Self::ServerError, Self::Unavailable, Self::Reset, Self::Slow];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -75,8 +77,11 @@ struct Mock {
 
 struct Record {
     rng: StdRng,
-    /// Gateway request id -> every attempt in arrival order.
-    attempts: HashMap<String, Vec<Attempt>>,
+    /// Gateway request id -> its attempts in arrival order, from its first fault on (an
+    /// attempt served normally ends a request, so nothing is lost before the first fault).
+    faulted: HashMap<String, Vec<Attempt>>,
+    /// Attempts per request id prefix (`soak`, `warmup`).
+    attempts: HashMap<String, usize>,
 }
 
 /// A running mock provider.
@@ -93,7 +98,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         simulator: StripeSimulator::new(Secret::new(settings.api_key), time::OffsetDateTime::now_utc()),
         fault_rate: settings.fault_rate,
         slow: settings.slow,
-        record: Mutex::new(Record { rng: StdRng::seed_from_u64(settings.seed), attempts: HashMap::new() }),
+        record: Mutex::new(Record {
+            rng: StdRng::seed_from_u64(settings.seed),
+            faulted: HashMap::new(),
+            attempts: HashMap::new(),
+        }),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -111,21 +120,15 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
 }
 
 impl Running {
-    /// Every attempt the mock saw, per gateway request id.
-    pub fn attempts(&self) -> HashMap<String, Vec<Attempt>> {
-        self.mock.record.lock().unwrap_or_else(PoisonError::into_inner).attempts.clone()
+    /// The attempts of every request that met a fault, per gateway request id.
+    pub fn faulted(&self) -> HashMap<String, Vec<Attempt>> {
+        self.mock.record.lock().unwrap_or_else(PoisonError::into_inner).faulted.clone()
     }
 
-    /// Injected faults by kind.
-    pub fn faults(&self) -> BTreeMap<Fault, usize> {
-        let mut counts: BTreeMap<Fault, usize> = Fault::ALL.iter().map(|fault| (*fault, 0)).collect();
+    /// How many attempts carried a request id starting with `<prefix>-`.
+    pub fn attempts(&self, prefix: &str) -> usize {
         let record = self.mock.record.lock().unwrap_or_else(PoisonError::into_inner);
-        for attempt in record.attempts.values().flatten() {
-            if let Attempt::Faulted(fault) = attempt {
-                *counts.entry(*fault).or_default() += 1;
-            }
-        }
-        counts
+        record.attempts.get(prefix).copied().unwrap_or_default()
     }
 
     /// Stop serving; slow answers still sleeping are cut off.
@@ -146,7 +149,16 @@ impl Mock {
         } else {
             Attempt::Served
         };
-        record.attempts.entry(request_id.to_owned()).or_default().push(attempt);
+        let prefix = request_id.split_once('-').map_or(request_id, |(prefix, _)| prefix);
+        *record.attempts.entry(prefix.to_owned()).or_default() += 1;
+        let seen = record.faulted.get_mut(request_id);
+        match (seen, attempt) {
+            (Some(attempts), _) => attempts.push(attempt),
+            (None, Attempt::Faulted(_)) => {
+                record.faulted.insert(request_id.to_owned(), vec![attempt]);
+            }
+            (None, Attempt::Served) => {}
+        }
         attempt
     }
 

@@ -6,14 +6,16 @@
 //! the soak, as do transport errors between client and gateway and wrong answers (a 4xx for a
 //! valid update, a 200 without a session, a refused body answered with anything but its 422).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::Args;
-use crate::load::{BodyKind, Outcome};
+use crate::load::{BodyKind, Outcome, Tally};
 use crate::mock::{Attempt, Fault};
 
+/// The request id prefix of the measured phase (the warm-up is not reported).
+const MEASURED: &str = "soak-";
 /// Listed individually in the report at most.
 const SHOWN: usize = 10;
 
@@ -41,6 +43,14 @@ fn mib(kib: Option<u64>) -> String {
     kib.map_or_else(|| "n/a".to_owned(), |kib| format!("{:.1} MiB", kib as f64 / 1024.0))
 }
 
+/// Memory at start-up, after the warm-up (before the measured load) and after it.
+#[derive(Debug, Clone, Copy)]
+pub struct Memories {
+    pub start: Memory,
+    pub before: Memory,
+    pub after: Memory,
+}
+
 pub struct Report {
     requests: usize,
     elapsed: Duration,
@@ -49,50 +59,59 @@ pub struct Report {
     kinds: BTreeMap<BodyKind, usize>,
     provider_attempts: usize,
     faults: BTreeMap<Fault, usize>,
-    /// Requests that met at least one fault and still answered 200.
+    /// Requests that met at least one fault and still answered with their session.
     absorbed: usize,
     /// (last fault, status, code) -> count.
     explained: BTreeMap<(Fault, u16, String), usize>,
     unexplained: Vec<String>,
     transport: Vec<String>,
     wrong: Vec<String>,
-    memory_before: Memory,
-    memory_after: Memory,
+    memory: Memories,
 }
 
 impl Report {
+    /// `faulted`: the mock's record of every request that met a fault; `provider_attempts`:
+    /// the attempts of the measured requests.
     pub fn build(
-        outcomes: &[Outcome],
-        attempts: &HashMap<String, Vec<Attempt>>,
-        faults: BTreeMap<Fault, usize>,
+        tally: Tally,
+        faulted: &HashMap<String, Vec<Attempt>>,
+        provider_attempts: usize,
         elapsed: Duration,
-        memory_before: Memory,
-        memory_after: Memory,
+        memory: Memories,
     ) -> Self {
+        let measured: Vec<(&String, &Vec<Attempt>)> =
+            faulted.iter().filter(|(id, _)| id.starts_with(MEASURED)).collect();
+        let mut faults: BTreeMap<Fault, usize> = Fault::ALL.iter().map(|fault| (*fault, 0)).collect();
+        for attempt in measured.iter().flat_map(|(_, attempts)| attempts.iter()) {
+            if let Attempt::Faulted(fault) = attempt {
+                *faults.entry(*fault).or_default() += 1;
+            }
+        }
+        let not_plain_success: HashSet<&str> = tally.others.iter().map(|o| o.request_id.as_str()).collect();
         let mut report = Self {
-            requests: outcomes.len(),
+            requests: tally.requests(),
             elapsed,
-            statuses: BTreeMap::new(),
-            codes: BTreeMap::new(),
-            kinds: BTreeMap::new(),
-            provider_attempts: attempts.values().map(Vec::len).sum(),
+            statuses: tally.statuses,
+            codes: tally.codes,
+            kinds: tally.kinds,
+            provider_attempts,
             faults,
-            absorbed: 0,
+            absorbed: measured.iter().filter(|(id, _)| !not_plain_success.contains(id.as_str())).count(),
             explained: BTreeMap::new(),
             unexplained: Vec::new(),
             transport: Vec::new(),
             wrong: Vec::new(),
-            memory_before,
-            memory_after,
+            memory,
         };
-        for outcome in outcomes {
-            report.add(outcome, attempts.get(&outcome.request_id).map_or(&[], Vec::as_slice));
+        for outcome in &tally.others {
+            report.classify(outcome, faulted.get(&outcome.request_id).map_or(&[], Vec::as_slice));
         }
         report
     }
 
-    fn add(&mut self, outcome: &Outcome, attempts: &[Attempt]) {
-        *self.kinds.entry(outcome.kind).or_default() += 1;
+    /// Judge an outcome that is not a plain success; `attempts` is empty when no attempt of
+    /// the request was faulted.
+    fn classify(&mut self, outcome: &Outcome, attempts: &[Attempt]) {
         let id = &outcome.request_id;
         let answer = match &outcome.answer {
             Ok(answer) => answer,
@@ -101,31 +120,24 @@ impl Report {
                 return;
             }
         };
-        *self.statuses.entry(answer.status).or_default() += 1;
         let code = answer.code.clone().unwrap_or_default();
-        if let Some(code) = &answer.code {
-            *self.codes.entry(code.clone()).or_default() += 1;
-        }
-        let faulted = attempts.iter().any(|a| matches!(a, Attempt::Faulted(_)));
         if answer.status >= 500 {
             match attempts.last() {
                 Some(Attempt::Faulted(fault)) if outcome.kind == BodyKind::Valid => {
                     *self.explained.entry((*fault, answer.status, code)).or_default() += 1;
                 }
-                _ => self.unexplained.push(format!("{id}: {} {code}, provider attempts {attempts:?}", answer.status)),
+                _ => self.unexplained.push(format!("{id}: {} {code}, faulted attempts {attempts:?}", answer.status)),
             }
             return;
         }
         let right = match outcome.kind {
-            BodyKind::Valid => answer.status == 200 && answer.is_session,
-            BodyKind::Invalid => answer.status == 422 && code == "validation_failed" && attempts.is_empty(),
-            BodyKind::Unsupported => answer.status == 422 && code == "unsupported_field" && attempts.is_empty(),
+            BodyKind::Valid => false,
+            BodyKind::Invalid => answer.status == 422 && code == "validation_failed",
+            BodyKind::Unsupported => answer.status == 422 && code == "unsupported_field",
         };
         if !right {
-            self.wrong
-                .push(format!("{id} ({:?}): {} {code}, provider attempts {attempts:?}", outcome.kind, answer.status));
-        } else if faulted {
-            self.absorbed += 1;
+            let session = if answer.is_session { "a session" } else { "no session" };
+            self.wrong.push(format!("{id} ({:?}): {} {code} with {session}", outcome.kind, answer.status));
         }
     }
 
@@ -138,8 +150,15 @@ impl Report {
         let secs = self.elapsed.as_secs_f64();
         let _ = writeln!(
             out,
-            "soak: {} PATCH requests, concurrency {}, fault rate {}, provider retry.max_attempts {}, attempt timeout {} ms, seed {}",
-            args.requests, args.concurrency, args.fault_rate, args.attempts, args.attempt_timeout_ms, args.seed
+            "soak: {} PATCH requests after {} warm-up, concurrency {}, fault rate {}, provider retry.max_attempts {}, attempt timeout {} ms, breaker threshold {}, seed {}",
+            args.requests,
+            args.warmup,
+            args.concurrency,
+            args.fault_rate,
+            args.attempts,
+            args.attempt_timeout_ms,
+            args.breaker_threshold,
+            args.seed
         );
         let _ =
             writeln!(out, "duration: {secs:.1} s ({:.0} requests/s)", self.requests as f64 / secs.max(f64::EPSILON));
@@ -158,7 +177,11 @@ impl Report {
             self.provider_attempts,
             list(self.faults.iter().map(|(f, n)| format!("{}: {n}", f.name())))
         );
-        let _ = writeln!(out, "requests that met a fault and still answered 200 (retried): {}", self.absorbed);
+        let _ = writeln!(
+            out,
+            "requests that met a fault and still answered with their session (retried): {}",
+            self.absorbed
+        );
         let explained: usize = self.explained.values().sum();
         let _ = writeln!(
             out,
@@ -171,12 +194,14 @@ impl Report {
         for line in self.unexplained.iter().chain(&self.transport).chain(&self.wrong).take(SHOWN) {
             let _ = writeln!(out, "  {line}");
         }
+        let memory = &self.memory;
         let _ = writeln!(
             out,
-            "memory (whole process): RSS before {}, RSS after {}, peak RSS {}",
-            mib(self.memory_before.rss_kib),
-            mib(self.memory_after.rss_kib),
-            mib(self.memory_after.peak_kib)
+            "memory (whole process: gateway, mock, load generator): RSS at start {}, after warm-up (before) {}, after {}, peak {}",
+            mib(memory.start.rss_kib),
+            mib(memory.before.rss_kib),
+            mib(memory.after.rss_kib),
+            mib(memory.after.peak_kib)
         );
         let _ = writeln!(out, "result: {}", if self.passed() { "PASS" } else { "FAIL" });
         out

@@ -17,8 +17,11 @@ enum State {
     Open {
         until: Instant,
     },
-    /// One probe is out; everyone else waits for its outcome.
-    HalfOpen,
+    /// One probe is out since `since`; everyone else waits for its outcome. A probe whose
+    /// outcome never arrives (its client went away mid-call) is replaced after a cool-down.
+    HalfOpen {
+        since: Instant,
+    },
 }
 
 /// A breaker state for `/readyz` and metrics.
@@ -58,11 +61,15 @@ impl Breakers {
         self.with(provider, |state| match *state {
             State::Closed { .. } => Ok(()),
             State::Open { until } if now >= until => {
-                *state = State::HalfOpen;
+                *state = State::HalfOpen { since: now };
                 Ok(())
             }
             State::Open { until } => Err(until - now),
-            State::HalfOpen => Err(policy.cool_down.min(Duration::from_secs(1))),
+            State::HalfOpen { since } if now.duration_since(since) >= policy.cool_down => {
+                *state = State::HalfOpen { since: now };
+                Ok(())
+            }
+            State::HalfOpen { .. } => Err(policy.cool_down.min(Duration::from_secs(1))),
         })
     }
 
@@ -76,7 +83,7 @@ impl Breakers {
                     State::Closed { failures: failures + 1 }
                 }
                 (State::Open { until }, false) => State::Open { until },
-                (State::Closed { .. } | State::HalfOpen, false) => {
+                (State::Closed { .. } | State::HalfOpen { .. }, false) => {
                     tracing::warn!(provider, cool_down_ms = policy.cool_down.as_millis(), "circuit opened");
                     State::Open { until: now + policy.cool_down }
                 }
@@ -89,7 +96,7 @@ impl Breakers {
             State::Closed { .. } => CircuitState::Closed,
             State::Open { until } if Instant::now() >= until => CircuitState::HalfOpen,
             State::Open { .. } => CircuitState::Open,
-            State::HalfOpen => CircuitState::HalfOpen,
+            State::HalfOpen { .. } => CircuitState::HalfOpen,
         })
     }
 }
@@ -123,5 +130,19 @@ mod tests {
         breakers.record("p", &policy, true);
         assert_eq!(breakers.state("p"), CircuitState::Closed);
         assert!(breakers.admit("p", &policy).is_ok());
+    }
+
+    #[test]
+    fn a_probe_whose_outcome_never_arrives_is_replaced_after_the_cool_down() {
+        let policy = BreakerPolicy { failure_threshold: 1, cool_down: Duration::from_millis(30) };
+        let breakers = Breakers::default();
+        breakers.record("p", &policy, false);
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(breakers.admit("p", &policy).is_ok(), "the probe (its client then goes away)");
+        assert!(breakers.admit("p", &policy).is_err());
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(breakers.admit("p", &policy).is_ok(), "a new probe after the cool-down");
+        breakers.record("p", &policy, true);
+        assert_eq!(breakers.state("p"), CircuitState::Closed);
     }
 }
