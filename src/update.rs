@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use checkout_provider_interface::capability::check_update;
 use checkout_provider_interface::{
-    AdapterError, Context, FieldProblem, ProviderRequest, ProviderResponse, UnifiedSession, UnifiedUpdate, Warning,
+    Access, AdapterError, Context, FieldProblem, ProviderRequest, ProviderResponse, UnifiedSession, UnifiedUpdate,
+    Warning,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -64,15 +65,20 @@ pub fn fit(
         }
         remove_pointers(&mut body, check.unsupported.iter().map(|p| p.pointer.as_str()));
         update = typed(&body)?;
-        let recheck = check_update(provider.adapter.as_ref(), &update);
-        if !recheck.unsupported.is_empty() {
-            return Err(ApiError::UnsupportedField { provider: provider_ref(provider), problems: recheck.unsupported });
-        }
+    }
+    let nothing_to_send = !update.provider_options.contains_key(provider.kind) && without_options(&update);
+    if nothing_to_send {
+        // Nothing left to send becomes a read: no provider rule applies to an empty update.
+        return Ok(Prepared { update, warnings, nothing_to_send });
+    }
+    // What is left is judged on its own (an ignored field may have carried a rule's problem).
+    let check = if warnings.is_empty() { check } else { check_update(provider.adapter.as_ref(), &update) };
+    if !check.unsupported.is_empty() {
+        return Err(ApiError::UnsupportedField { provider: provider_ref(provider), problems: check.unsupported });
     }
     if !check.invalid.is_empty() {
         return Err(ApiError::ValidationFailed(check.invalid));
     }
-    let nothing_to_send = !update.provider_options.contains_key(provider.kind) && without_options(&update);
     Ok(Prepared { update, warnings, nothing_to_send })
 }
 
@@ -169,7 +175,7 @@ pub async fn execute(
     let current = if adapter.needs_current_state(&prepared.update) {
         let read_ctx = Context { nonce: uuid::Uuid::new_v4().to_string(), ..ctx.clone() };
         let read = adapter.build_retrieve(&read_ctx).map_err(|e| adapter_error(state, provider, e, None))?;
-        let response = send(state, provider, &read, ctx, deadline, true).await?;
+        let response = send(state, provider, &read, Access::Read, ctx, deadline, true).await?;
         if !response.status().is_success() {
             // The read failed: its error is the answer (e.g. 404 session_not_found).
             let error = match adapter.parse_session(&response, &read_ctx) {
@@ -186,8 +192,8 @@ pub async fn execute(
         .build_update(&prepared.update, current.as_ref(), ctx)
         .map_err(|e| adapter_error(state, provider, e, None))?;
     let retry_safe = adapter.capabilities().idempotency != checkout_provider_interface::IdempotencyMode::Unsafe;
-    let response = send(state, provider, &request, ctx, deadline, retry_safe).await?;
-    parse(state, provider, response, ctx)
+    let response = send(state, provider, &request, Access::Write, ctx, deadline, retry_safe).await?;
+    parse(state, provider, response, ctx, deadline).await
 }
 
 /// Read a session and map it.
@@ -198,19 +204,49 @@ pub async fn retrieve(
     deadline: Instant,
 ) -> Result<(UnifiedSession, ProviderResponse), ApiError> {
     let request = provider.adapter.build_retrieve(ctx).map_err(|e| adapter_error(state, provider, e, None))?;
-    let response = send(state, provider, &request, ctx, deadline, true).await?;
-    parse(state, provider, response, ctx)
+    let response = send(state, provider, &request, Access::Read, ctx, deadline, true).await?;
+    parse(state, provider, response, ctx, deadline).await
 }
 
-fn parse(
+/// Map an answer, first sending the follow-up read the adapter asks for (the rest of a list, or
+/// the object after a bodiless write). A failed follow-up never hides the answer it follows:
+/// the session is mapped from that answer alone, with a `follow_up_failed` warning.
+async fn parse(
     state: &AppState,
     provider: &Provider,
     response: ProviderResponse,
     ctx: &Context,
+    deadline: Instant,
 ) -> Result<(UnifiedSession, ProviderResponse), ApiError> {
-    match provider.adapter.parse_session(&response, ctx) {
+    let adapter = provider.adapter.as_ref();
+    let follow_up = if response.status().is_success() {
+        adapter.follow_up(&response, ctx).map_err(|e| adapter_error(state, provider, e, Some(&response)))?
+    } else {
+        None
+    };
+    let mut warning = None;
+    let parsed = match follow_up {
+        None => adapter.parse_session(&response, ctx),
+        Some(read) => match send(state, provider, &read, Access::Read, ctx, deadline, true).await {
+            Ok(answer) if answer.status().is_success() => adapter.parse_with_follow_up(&response, &answer, ctx),
+            outcome => {
+                let why = match outcome {
+                    Ok(answer) => format!("the provider answered {}", answer.status()),
+                    Err(error) => error.to_string(),
+                };
+                warning = Some(Warning {
+                    code: "follow_up_failed".to_owned(),
+                    pointer: None,
+                    detail: format!("the follow-up read failed ({why}); the session is shown as first answered"),
+                });
+                adapter.parse_session(&response, ctx)
+            }
+        },
+    };
+    match parsed {
         Ok(mut session) => {
             session.provider.clone_from(&provider.name);
+            session.warnings.extend(warning);
             Ok((session, response))
         }
         Err(error) => Err(adapter_error(state, provider, error, Some(&response))),
@@ -221,25 +257,24 @@ async fn send(
     state: &AppState,
     provider: &Provider,
     request: &ProviderRequest,
+    access: Access,
     ctx: &Context,
     deadline: Instant,
     retry_safe: bool,
 ) -> Result<ProviderResponse, ApiError> {
-    state.dispatcher.send(provider, request, &ctx.request_id, deadline, retry_safe).await.map_err(|error| {
-        let provider = provider_ref(provider);
-        match error {
-            DispatchError::Timeout => ApiError::ProviderTimeout { provider },
-            DispatchError::Unreachable { detail } => {
-                ApiError::ProviderUnavailable { provider, detail, retry_after_secs: 1 }
-            }
-            error @ DispatchError::CircuitOpen { retry_after } => ApiError::ProviderUnavailable {
-                provider,
-                detail: error.to_string(),
-                retry_after_secs: retry_after.as_secs().max(1),
-            },
-            error @ (DispatchError::ResponseTooLarge { .. } | DispatchError::Transport { .. }) => {
-                ApiError::ProviderUnparseable { provider, detail: error.to_string() }
-            }
+    state.dispatcher.send(provider, request, access, ctx, deadline, retry_safe).await.map_err(|error| match error {
+        DispatchError::Prepare(error) => adapter_error(state, provider, error, None),
+        DispatchError::Timeout => ApiError::ProviderTimeout { provider: provider_ref(provider) },
+        DispatchError::Unreachable { detail } => {
+            ApiError::ProviderUnavailable { provider: provider_ref(provider), detail, retry_after_secs: 1 }
+        }
+        error @ DispatchError::CircuitOpen { retry_after } => ApiError::ProviderUnavailable {
+            provider: provider_ref(provider),
+            detail: error.to_string(),
+            retry_after_secs: retry_after.as_secs().max(1),
+        },
+        error @ (DispatchError::ResponseTooLarge { .. } | DispatchError::Transport { .. }) => {
+            ApiError::ProviderUnparseable { provider: provider_ref(provider), detail: error.to_string() }
         }
     })
 }

@@ -9,7 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use checkout_provider_interface::capability::{Feature, features_used};
 use checkout_provider_interface::wire::describe_request;
-use checkout_provider_interface::{ProviderResponse, UnifiedSession};
+use checkout_provider_interface::{Access, ProviderResponse, UnifiedSession, for_attempt};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -54,11 +54,13 @@ pub async fn update_session(
         match update::execute(&state, &provider, &prepared, &ctx, deadline).await {
             Ok((mut session, raw)) => {
                 session.warnings.splice(0..0, prepared.warnings.iter().cloned());
-                Outcome { response: session_stored(&provider, session, &raw, include_raw), reached_provider: true }
+                let response = session_stored(&provider, session, &raw, include_raw);
+                Outcome { response, reached_provider: true, transient: false }
             }
             Err(error) => {
                 let reached_provider = matches!(error, ApiError::Provider { .. });
-                Outcome { response: error.with_request_id(&request_id).to_stored(), reached_provider }
+                let transient = error.retryable();
+                Outcome { response: error.with_request_id(&request_id).to_stored(), reached_provider, transient }
             }
         }
     };
@@ -152,14 +154,20 @@ pub fn preview(
         call
     };
     let to_api = |e| update::adapter_error(state, provider, e, None);
+    // As the first attempt would send them: per-attempt credentials minted (and redacted).
+    let read = || for_attempt(adapter, adapter.build_retrieve(ctx)?, Access::Read, ctx, 1);
     if prepared.nothing_to_send {
-        calls.push(describe(&adapter.build_retrieve(ctx).map_err(to_api)?, "read (nothing left to update)"));
+        calls.push(describe(&read().map_err(to_api)?, "read (nothing left to update)"));
     } else {
         if adapter.needs_current_state(&prepared.update) {
-            calls.push(describe(&adapter.build_retrieve(ctx).map_err(to_api)?, "read the current state"));
+            calls.push(describe(&read().map_err(to_api)?, "read the current state"));
             notes.push("the update is built against the current state read first; shown here against an empty state");
         }
-        calls.push(describe(&adapter.build_update(&prepared.update, None, ctx).map_err(to_api)?, "update"));
+        let update = adapter
+            .build_update(&prepared.update, None, ctx)
+            .and_then(|request| for_attempt(adapter, request, Access::Write, ctx, 1))
+            .map_err(to_api)?;
+        calls.push(describe(&update, "update"));
     }
     Ok(json!({
         "provider": provider.name,

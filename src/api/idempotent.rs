@@ -18,11 +18,14 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// How often a waiting request looks at an in-flight key again.
 const POLL: Duration = Duration::from_millis(25);
 
-/// An update's outcome before it becomes a response: what to answer, and whether a provider was
-/// reached (only such outcomes are worth storing).
+/// An update's outcome before it becomes a response: what to answer, whether a provider was
+/// reached, and whether the same request may succeed later. Only a final answer from a provider
+/// is stored: a transient one (429, 5xx, a timeout, a lock or in-use conflict) is released so the
+/// client can retry with the same key.
 pub struct Outcome {
     pub response: StoredResponse,
     pub reached_provider: bool,
+    pub transient: bool,
 }
 
 /// Run `work` at most once per (tenant, client key, fingerprint).
@@ -59,8 +62,7 @@ where
         }
     }
     let outcome = work().await;
-    let transient = matches!(outcome.response.status, 429 | 502 | 503 | 504);
-    let stored = if outcome.reached_provider && !transient {
+    let stored = if outcome.reached_provider && !outcome.transient {
         let ttl = Duration::from_secs(settings.ttl_seconds);
         state.store.complete(&key, fingerprint, outcome.response.clone(), ttl).await
     } else {

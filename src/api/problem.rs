@@ -163,9 +163,7 @@ impl ApiError {
             | Self::ProviderUnparseable { .. }
             | Self::ProviderUnavailable { .. }
             | Self::ProviderTimeout { .. } => true,
-            Self::Provider { failure, .. } => {
-                matches!(failure.class, FailureClass::RateLimited | FailureClass::Conflict | FailureClass::Server)
-            }
+            Self::Provider { failure, .. } => failure.class.is_transient(),
             Self::MalformedJson(_)
             | Self::InvalidSessionId(_)
             | Self::InvalidIdempotencyKey
@@ -266,7 +264,7 @@ fn failure_status(class: FailureClass) -> StatusCode {
     match class {
         FailureClass::Rejected | FailureClass::IdempotencyConflict => StatusCode::UNPROCESSABLE_ENTITY,
         FailureClass::NotFound => StatusCode::NOT_FOUND,
-        FailureClass::NotUpdatable | FailureClass::Conflict => StatusCode::CONFLICT,
+        FailureClass::NotUpdatable | FailureClass::Conflict | FailureClass::KeyInUse => StatusCode::CONFLICT,
         FailureClass::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         FailureClass::Authentication | FailureClass::Server | FailureClass::Unexpected => StatusCode::BAD_GATEWAY,
     }

@@ -51,13 +51,19 @@ pub const CATALOG: &[(&str, u16, &str, &str)] = &[
         "session_not_updatable",
         409,
         "Session not updatable",
-        "The provider refuses the update because the session is complete, expired or busy. Busy (a lock) is marked retryable.",
+        "The provider refuses the update because the session is complete, expired or confirming.",
+    ),
+    (
+        "provider_conflict",
+        409,
+        "Provider conflict",
+        "The provider reported a transient conflict (an object lock held by another request, or a request that came too early). Nothing was changed; retry, with the same Idempotency-Key if you sent one.",
     ),
     (
         "idempotency_key_in_use",
         409,
         "Idempotency-Key in use",
-        "A request with the same Idempotency-Key is still being processed. Retry later with the same key.",
+        "A request with the same Idempotency-Key is still being processed, at the gateway or at the provider. Retry later with the same key.",
     ),
     ("payload_too_large", 413, "Payload too large", "The body exceeds server.max_body_bytes."),
     (

@@ -8,7 +8,7 @@ pub mod breaker;
 use std::sync::Arc;
 use std::time::Duration;
 
-use checkout_provider_interface::{ProviderRequest, ProviderResponse};
+use checkout_provider_interface::{Access, Context, ProviderRequest, ProviderResponse, for_attempt};
 use rand::Rng;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -39,6 +39,9 @@ pub enum DispatchError {
     Transport { detail: String },
     #[error("the circuit breaker is open after repeated failures")]
     CircuitOpen { retry_after: Duration },
+    /// The adapter could not mint an attempt's headers (e.g. sign its token).
+    #[error("the provider request could not be prepared: {0}")]
+    Prepare(checkout_provider_interface::AdapterError),
 }
 
 /// How one attempt ended.
@@ -70,12 +73,15 @@ impl Dispatcher {
         Self { client: self.client.clone(), breakers: Arc::clone(&self.breakers), max_response_bytes }
     }
 
-    /// Send `request` to `provider`, retrying when `retry_safe` and the answer says so.
+    /// Send `request` to `provider`, retrying when `retry_safe` and the answer says so. Each
+    /// attempt gets its own clock and nonce, and the adapter mints that attempt's headers (a
+    /// freshly signed token, a per-attempt key) at the moment it is sent.
     pub async fn send(
         &self,
         provider: &Provider,
         request: &ProviderRequest,
-        request_id: &str,
+        access: Access,
+        ctx: &Context,
         deadline: Instant,
         retry_safe: bool,
     ) -> Result<ProviderResponse, DispatchError> {
@@ -91,8 +97,15 @@ impl Dispatcher {
             }
             let budget = provider.timeout.min(deadline - now);
             let span = tracing::info_span!("provider_attempt", provider = %provider.name, attempt, status = tracing::field::Empty, latency_ms = tracing::field::Empty);
+            let attempt_ctx = Context {
+                now: time::OffsetDateTime::now_utc(),
+                nonce: uuid::Uuid::new_v4().to_string(),
+                ..ctx.clone()
+            };
+            let sent = for_attempt(provider.adapter.as_ref(), request.clone(), access, &attempt_ctx, attempt)
+                .map_err(DispatchError::Prepare)?;
             let started = Instant::now();
-            let outcome = self.attempt(provider, request, request_id, budget).instrument(span.clone()).await;
+            let outcome = self.attempt(provider, &sent, &ctx.request_id, budget).instrument(span.clone()).await;
             span.record("latency_ms", started.elapsed().as_millis());
             crate::metrics::attempt(&provider.name, &outcome_label(&outcome), started.elapsed());
             let healthy = matches!(&outcome, Attempt::Answered(r) if !r.status().is_server_error());
@@ -178,6 +191,7 @@ fn outcome_label(outcome: &Attempt) -> String {
         Attempt::Failed(DispatchError::ResponseTooLarge { .. }) => "too_large".to_owned(),
         Attempt::Failed(DispatchError::Transport { .. }) => "transport".to_owned(),
         Attempt::Failed(DispatchError::CircuitOpen { .. }) => "circuit_open".to_owned(),
+        Attempt::Failed(DispatchError::Prepare(_)) => "prepare".to_owned(),
     }
 }
 

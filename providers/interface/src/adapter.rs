@@ -71,6 +71,34 @@ pub trait Adapter: Send + Sync + 'static {
     /// Map any provider response (success or error) to the unified session or a classified error.
     fn parse_session(&self, response: &ProviderResponse, ctx: &Context) -> Result<UnifiedSession, AdapterError>;
 
+    /// A read that completes a successful answer: the rest of a paginated list the answer cut
+    /// short, or the object after a write that answers without one. The gateway sends it (read
+    /// access, same deadline) and maps both answers with `parse_with_follow_up`. `None`: the
+    /// answer is complete.
+    fn follow_up(&self, _response: &ProviderResponse, _ctx: &Context) -> Result<Option<ProviderRequest>, AdapterError> {
+        Ok(None)
+    }
+
+    /// Map an answer together with the answer to its `follow_up` read. When the follow-up read
+    /// fails, the gateway maps `response` alone with `parse_session` and says so in a warning.
+    fn parse_with_follow_up(
+        &self,
+        response: &ProviderResponse,
+        _follow_up: &ProviderResponse,
+        ctx: &Context,
+    ) -> Result<UnifiedSession, AdapterError> {
+        self.parse_session(response, ctx)
+    }
+
+    /// Headers minted for one attempt at the moment it is sent: credentials that carry a clock
+    /// or a nonce (a signed token), or a per-attempt idempotency key. `ctx` carries the
+    /// attempt's own clock and nonce; `attempt` counts from 1. They replace the built request's
+    /// headers of the same names. Requests are built without them, and every path that shows or
+    /// sends a request (dispatch, preview, contract cases) adds them through [`for_attempt`].
+    fn attempt_headers(&self, _access: Access, _ctx: &Context, _attempt: u32) -> Result<http::HeaderMap, AdapterError> {
+        Ok(http::HeaderMap::new())
+    }
+
     /// Provider-specific retry advice for an answer (e.g. a `Should-Retry` header). `None` lets
     /// the gateway decide by status.
     fn retry_advice(&self, _response: &ProviderResponse) -> Option<bool> {
@@ -79,6 +107,57 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// The credential headers for a call, for the passthrough proxy.
     fn auth_headers(&self, access: Access, ctx: &Context) -> Result<http::HeaderMap, AdapterError>;
+}
+
+/// `request` as attempt number `attempt` sends it: the adapter's per-attempt headers, minted with
+/// `ctx` (the attempt's clock and nonce), set over the built ones.
+pub fn for_attempt(
+    adapter: &dyn Adapter,
+    mut request: ProviderRequest,
+    access: Access,
+    ctx: &Context,
+    attempt: u32,
+) -> Result<ProviderRequest, AdapterError> {
+    let minted = adapter.attempt_headers(access, ctx, attempt)?;
+    let headers = request.headers_mut();
+    let mut last = None;
+    for (name, value) in minted {
+        // `HeaderMap`'s iterator names only the first of several values with one name.
+        if let Some(name) = name {
+            headers.remove(&name);
+            last = Some(name);
+        }
+        if let Some(name) = &last {
+            headers.append(name.clone(), value);
+        }
+    }
+    Ok(request)
+}
+
+/// Merge `line_items[index].provider_options.<kind>` into that item's provider object. A key the
+/// unified item already set is a conflict, reported at
+/// `/line_items/<index>/provider_options/<kind>/<key>`.
+pub fn merge_item_options(
+    target: &mut Map<String, Value>,
+    item: &crate::LineItem,
+    index: usize,
+    kind: &str,
+) -> Vec<crate::FieldProblem> {
+    let Some(options) = item.provider_options.get(kind) else {
+        return Vec::new();
+    };
+    let mut conflicts = Vec::new();
+    for (key, value) in options {
+        if target.contains_key(key) {
+            conflicts.push(crate::FieldProblem::new(
+                format!("/line_items/{index}/provider_options/{kind}/{}", crate::capability::escape_pointer(key)),
+                format!("`{key}` is already set by the unified line item"),
+            ));
+        } else {
+            target.insert(key.clone(), value.clone());
+        }
+    }
+    conflicts
 }
 
 /// What a provider's factory receives: its name, its kind-specific settings (the provider table

@@ -23,6 +23,7 @@ pub enum Feature {
     ItemProductUrl,
     ItemCategories,
     ItemProductType,
+    ItemProviderOptions,
     Currency,
     ShippingRate,
     ShippingOptions,
@@ -39,7 +40,7 @@ pub enum Feature {
 }
 
 impl Feature {
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 27] = [
         Self::MetadataSet,
         Self::MetadataRemove,
         Self::LineItemsAdHoc,
@@ -53,6 +54,7 @@ impl Feature {
         Self::ItemProductUrl,
         Self::ItemCategories,
         Self::ItemProductType,
+        Self::ItemProviderOptions,
         Self::Currency,
         Self::ShippingRate,
         Self::ShippingOptions,
@@ -84,6 +86,7 @@ impl Feature {
             Self::ItemProductUrl => "line_items[].product_url",
             Self::ItemCategories => "line_items[].categories",
             Self::ItemProductType => "line_items[].product_type",
+            Self::ItemProviderOptions => "line_items[].provider_options.<kind>",
             Self::Currency => "currency",
             Self::ShippingRate => "shipping_rate",
             Self::ShippingOptions => "shipping_options",
@@ -259,6 +262,16 @@ pub fn check_update(adapter: &dyn Adapter, update: &UnifiedUpdate) -> UpdateChec
         if capabilities.support(used.feature) == Support::Unsupported {
             let detail = format!("{} cannot update {}", adapter.kind(), used.feature.field());
             check.unsupported.push(FieldProblem::new(used.pointer, detail));
+        }
+    }
+    // Per-item provider options only count for the resolved provider's own kind.
+    if capabilities.support(Feature::ItemProviderOptions) == Support::Unsupported {
+        for (index, item) in update.line_items.iter().flatten().enumerate() {
+            if item.provider_options.contains_key(adapter.kind()) {
+                let detail = format!("{} takes no per-item provider options", adapter.kind());
+                let pointer = format!("/line_items/{index}/provider_options/{}", adapter.kind());
+                check.unsupported.push(FieldProblem::new(pointer, detail));
+            }
         }
     }
     let refined = adapter.check_update(update);

@@ -10,10 +10,12 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::adapter::for_attempt;
 use crate::capability::check_update;
 use crate::wire::describe_request;
 use crate::{
-    Adapter, AdapterError, ConfigError, Context, ProviderResponse, Secret, SecretRef, SecretResolver, UnifiedUpdate,
+    Access, Adapter, AdapterError, ConfigError, Context, ProviderResponse, Secret, SecretRef, SecretResolver,
+    UnifiedUpdate,
 };
 
 #[derive(Debug, Deserialize)]
@@ -38,6 +40,10 @@ pub struct Case {
     pub expected_provider_request: Option<Value>,
     #[serde(default)]
     pub provider_response: Option<CaseResponse>,
+    /// The follow-up read the adapter asks for after a successful answer (e.g. the rest of a
+    /// paginated list) and the answer it gets.
+    #[serde(default)]
+    pub follow_up: Option<Exchange>,
     #[serde(default)]
     pub expected_session: Option<Value>,
     #[serde(default)]
@@ -173,6 +179,10 @@ pub fn run_case(adapter: &dyn Adapter, case: &Case) -> Result<(), String> {
         let got = describe_error(&AdapterError::InvalidSessionId(why));
         return expect_equal("expected_rejection", case.expected_rejection.as_ref(), &got);
     }
+    let access = match case.operation {
+        Operation::Retrieve => Access::Read,
+        Operation::Update => Access::Write,
+    };
     let request = match case.operation {
         Operation::Retrieve => adapter.build_retrieve(&ctx),
         Operation::Update => {
@@ -191,7 +201,8 @@ pub fn run_case(adapter: &dyn Adapter, case: &Case) -> Result<(), String> {
             adapter.build_update(&update, current.as_ref(), &ctx)
         }
     };
-    let request = match request {
+    // As the first attempt sends it, with the case's clock and nonce.
+    let request = match request.and_then(|request| for_attempt(adapter, request, access, &ctx, 1)) {
         Ok(request) => request,
         Err(error) => {
             return expect_equal("expected_rejection", case.expected_rejection.as_ref(), &describe_error(&error));
@@ -206,7 +217,26 @@ pub fn run_case(adapter: &dyn Adapter, case: &Case) -> Result<(), String> {
         &describe_request(&request, false),
     )?;
     let response = case.provider_response.as_ref().ok_or("missing `provider_response`")?.to_response()?;
-    match adapter.parse_session(&response, &ctx) {
+    let follow_up = if response.status().is_success() {
+        adapter.follow_up(&response, &ctx).map_err(|e| format!("follow_up: {e}"))?
+    } else {
+        None
+    };
+    let parsed = match (follow_up, &case.follow_up) {
+        (None, None) => adapter.parse_session(&response, &ctx),
+        (None, Some(_)) => return Err("`follow_up` given but the adapter asks for no follow-up read".to_owned()),
+        (Some(_), None) => return Err("the adapter asks for a follow-up read: give `follow_up`".to_owned()),
+        (Some(read), Some(exchange)) => {
+            let read = for_attempt(adapter, read, Access::Read, &ctx, 1).map_err(|e| format!("follow_up: {e}"))?;
+            expect_equal(
+                "follow_up.expected_request",
+                Some(&exchange.expected_request),
+                &describe_request(&read, false),
+            )?;
+            adapter.parse_with_follow_up(&response, &exchange.response.to_response()?, &ctx)
+        }
+    };
+    match parsed {
         Ok(session) => {
             let mut got = serde_json::to_value(&session).map_err(|e| e.to_string())?;
             if let Some(object) = got.as_object_mut() {
@@ -231,7 +261,10 @@ fn read_current_state(
         };
     }
     let exchange = case.current_state.as_ref().ok_or("the adapter reads first: give `current_state`")?;
-    let read = adapter.build_retrieve(ctx).map_err(|e| format!("build_retrieve: {e}"))?;
+    let read = adapter
+        .build_retrieve(ctx)
+        .and_then(|read| for_attempt(adapter, read, Access::Read, ctx, 1))
+        .map_err(|e| format!("build_retrieve: {e}"))?;
     expect_equal("current_state.expected_request", Some(&exchange.expected_request), &describe_request(&read, false))?;
     exchange.response.to_response().map(Some)
 }

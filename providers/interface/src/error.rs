@@ -55,8 +55,11 @@ pub enum FailureClass {
     RateLimited,
     /// The provider saw our idempotency key with a different request. Never retried.
     IdempotencyConflict,
-    /// A transient conflict (e.g. an object lock); safe to retry.
+    /// A transient conflict (an object lock held by another request, "too early"); safe to retry.
     Conflict,
+    /// The provider is still processing an earlier request under the same forwarded key;
+    /// transient and safe to retry (never "key reused").
+    KeyInUse,
     /// The provider's 5xx.
     Server,
     /// Any other status the adapter does not expect.
@@ -64,12 +67,19 @@ pub enum FailureClass {
 }
 
 impl FailureClass {
+    /// Whether the same request may succeed later; such outcomes are never stored for replay.
+    pub fn is_transient(self) -> bool {
+        matches!(self, Self::RateLimited | Self::Conflict | Self::KeyInUse | Self::Server)
+    }
+
     /// The stable unified error code (DESIGN §4) this class maps to.
     pub fn code(self) -> &'static str {
         match self {
             Self::Rejected => "provider_rejected",
             Self::NotFound => "session_not_found",
-            Self::NotUpdatable | Self::Conflict => "session_not_updatable",
+            Self::NotUpdatable => "session_not_updatable",
+            Self::Conflict => "provider_conflict",
+            Self::KeyInUse => "idempotency_key_in_use",
             Self::Authentication => "provider_authentication_failed",
             Self::RateLimited => "provider_rate_limited",
             Self::IdempotencyConflict => "idempotency_key_reused",

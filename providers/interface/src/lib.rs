@@ -21,7 +21,7 @@ pub mod timestamp;
 pub mod unified;
 pub mod wire;
 
-pub use adapter::{Access, Adapter, Context, ProviderFactory, ProviderSetup};
+pub use adapter::{Access, Adapter, Context, ProviderFactory, ProviderSetup, for_attempt, merge_item_options};
 pub use capability::{Capabilities, Feature, FeatureUse, IdempotencyMode, Support};
 pub use error::{AdapterError, ConfigError, FailureClass, FieldProblem, ProviderFailure};
 pub use secret::{Secret, SecretRef, SecretResolver};

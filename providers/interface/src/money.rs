@@ -23,6 +23,90 @@ pub fn exponent(code: &str) -> Option<u32> {
     }
 }
 
+/// Where a provider's own minor unit for a currency differs from ISO 4217's, or its amounts must
+/// be a multiple of some step (e.g. Stripe's three-decimal currencies end in 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnitRule {
+    /// Upper-case currency code.
+    pub currency: &'static str,
+    /// The provider's decimal exponent for the currency.
+    pub exponent: u32,
+    /// Provider amounts must be a multiple of this (1: any amount).
+    pub multiple_of: i64,
+}
+
+/// Why an amount cannot cross a provider's edge exactly.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnitError {
+    #[error(
+        "{amount} is not a whole number of {provider}'s {currency} units (it takes multiples of {step} minor units)"
+    )]
+    NotRepresentable { provider: &'static str, currency: String, amount: i64, step: i64 },
+    #[error("{amount} {currency} overflows when converted")]
+    Overflow { currency: String, amount: i64 },
+}
+
+/// A provider's units: ISO 4217 minor units (see [`exponent`]) except for the listed rules. The
+/// unified amount is always ISO 4217 minor units; adapters convert at their edge, in both
+/// directions, exactly or not at all.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderUnits {
+    pub provider: &'static str,
+    pub rules: &'static [UnitRule],
+}
+
+impl ProviderUnits {
+    fn rule(&self, currency: &str) -> Option<&UnitRule> {
+        self.rules.iter().find(|rule| rule.currency.eq_ignore_ascii_case(currency))
+    }
+
+    /// (unified exponent, provider exponent, provider step) for `currency`. A code ISO does not
+    /// know is taken to be in the same units on both sides.
+    fn exponents(&self, currency: &str) -> (u32, u32, i64) {
+        match (exponent(currency), self.rule(currency)) {
+            (iso, Some(rule)) => (iso.unwrap_or(rule.exponent), rule.exponent, rule.multiple_of.max(1)),
+            (Some(iso), None) => (iso, iso, 1),
+            (None, None) => (0, 0, 1),
+        }
+    }
+
+    /// A unified (ISO 4217 minor units) amount in the provider's units.
+    pub fn to_provider(&self, currency: &str, amount: i64) -> Result<i64, UnitError> {
+        let (unified, provider, step) = self.exponents(currency);
+        let converted = self.shift(currency, amount, i64::from(provider) - i64::from(unified))?;
+        if converted % step != 0 {
+            // Express the step in unified units for the client.
+            let unified_step = self.shift(currency, step, i64::from(unified) - i64::from(provider)).unwrap_or(step);
+            return Err(self.not_representable(currency, amount, unified_step.max(1)));
+        }
+        Ok(converted)
+    }
+
+    /// A provider amount in unified (ISO 4217 minor) units.
+    pub fn from_provider(&self, currency: &str, amount: i64) -> Result<i64, UnitError> {
+        let (unified, provider, _) = self.exponents(currency);
+        self.shift(currency, amount, i64::from(unified) - i64::from(provider))
+    }
+
+    /// `amount · 10^places`; for negative `places`, only an exact division.
+    fn shift(&self, currency: &str, amount: i64, places: i64) -> Result<i64, UnitError> {
+        let overflow = || UnitError::Overflow { currency: currency.to_ascii_uppercase(), amount };
+        let factor =
+            10_i64.checked_pow(u32::try_from(places.unsigned_abs()).map_err(|_| overflow())?).ok_or_else(overflow)?;
+        if places >= 0 {
+            amount.checked_mul(factor).ok_or_else(overflow)
+        } else if amount % factor == 0 {
+            Ok(amount / factor)
+        } else {
+            Err(self.not_representable(currency, amount, factor))
+        }
+    }
+
+    fn not_representable(&self, currency: &str, amount: i64, step: i64) -> UnitError {
+        UnitError::NotRepresentable { provider: self.provider, currency: currency.to_ascii_uppercase(), amount, step }
+    }
+}
+
 /// Active ISO 4217 codes with two decimals.
 const ISO_4217_TWO_DECIMALS: &[&str] = &[
     "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BMD", "BND",
@@ -38,7 +122,31 @@ const ISO_4217_TWO_DECIMALS: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::exponent;
+    use super::{ProviderUnits, UnitError, UnitRule, exponent};
+
+    const UNITS: ProviderUnits = ProviderUnits {
+        provider: "test",
+        rules: &[
+            UnitRule { currency: "ISK", exponent: 2, multiple_of: 100 },
+            UnitRule { currency: "MGA", exponent: 0, multiple_of: 1 },
+            UnitRule { currency: "KWD", exponent: 3, multiple_of: 10 },
+        ],
+    };
+
+    #[test]
+    fn provider_units_convert_exactly_both_ways_or_refuse() {
+        assert_eq!(UNITS.to_provider("usd", 1234), Ok(1234));
+        assert_eq!(UNITS.to_provider("ISK", 5), Ok(500));
+        assert_eq!(UNITS.from_provider("isk", 500), Ok(5));
+        assert!(matches!(UNITS.from_provider("ISK", 550), Err(UnitError::NotRepresentable { step: 100, .. })));
+        assert_eq!(UNITS.to_provider("MGA", 1500), Ok(15));
+        assert!(matches!(UNITS.to_provider("MGA", 150), Err(UnitError::NotRepresentable { step: 100, .. })));
+        assert_eq!(UNITS.from_provider("MGA", 15), Ok(1500));
+        assert_eq!(UNITS.to_provider("KWD", 5120), Ok(5120));
+        assert!(matches!(UNITS.to_provider("KWD", 5124), Err(UnitError::NotRepresentable { step: 10, .. })));
+        assert!(matches!(UNITS.to_provider("ISK", i64::MAX), Err(UnitError::Overflow { .. })));
+        assert_eq!(UNITS.to_provider("XYZ", 7), Ok(7));
+    }
 
     #[test]
     fn exponents_follow_iso_4217_and_crypto_units() {

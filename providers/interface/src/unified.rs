@@ -106,6 +106,10 @@ pub struct LineItem {
     pub categories: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_type: Option<String>,
+    /// Per provider kind: provider item fields with no unified equivalent, merged into this
+    /// item for providers of that kind only (other kinds' entries are ignored).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub provider_options: BTreeMap<String, Map<String, Value>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
