@@ -85,6 +85,39 @@ async fn transient_failures_are_not_stored_so_the_client_can_retry() {
 }
 
 #[tokio::test]
+async fn transient_provider_conflicts_are_retryable_and_not_stored() {
+    // Stripe's lock_timeout: another request holds the session. Retried by the gateway, then
+    // answered as a retryable 409, and never stored: the client's retry with the same key must
+    // reach the provider again (before, the 409 was stored and replayed for 24 h).
+    let mock = MockServer::start().await;
+    let lock = json!({ "error": { "type": "invalid_request_error", "code": "lock_timeout", "message": "locked" } });
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(409).set_body_json(lock))
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&mock)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session()))
+        .with_priority(2)
+        .mount(&mock)
+        .await;
+    let gateway = TestGateway::start(&stripe_config(&mock.uri(), "")).await;
+    let body = json!({ "metadata": { "a": "b" } });
+    let first = patch_with_key(&gateway, "key-lock", &body).await;
+    assert_eq!(first.status(), 409, "three lock_timeout attempts");
+    let first = problem(first).await;
+    assert_eq!(first["code"], "provider_conflict");
+    assert_eq!(first["retryable"], true);
+    assert_eq!(first["provider"]["code"], "lock_timeout");
+    let retry = patch_with_key(&gateway, "key-lock", &body).await;
+    assert_eq!(retry.status(), 200);
+    assert!(!retry.headers().contains_key("idempotent-replayed"), "the 409 was not stored");
+    assert_eq!(mock.received_requests().await.expect("recorded").len(), 4);
+    gateway.stop().await;
+}
+
+#[tokio::test]
 async fn provider_refusals_are_stored_and_replayed() {
     let mock = MockServer::start().await;
     Mock::given(method("POST"))
