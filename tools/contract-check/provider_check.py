@@ -42,11 +42,48 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 TENANT_KEY = "contract-check-tenant-key"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
-# Where a published description is wrong, the fix belongs in ../shared (data, read-only here).
-# Until then, each deviation is patched into the copy Prism serves by a named function with a
-# docstring giving the evidence, registered here by kind, so the rest of the document still
-# checks the adapter. Currently none is needed.
-DESCRIPTION_PATCHES: dict[str, list] = {}
+# Where a published description is wrong or incomplete, the fix belongs in ../shared (data,
+# read-only here). Until then, each deviation is patched into the copy Prism serves by a named
+# function with a docstring giving the evidence, registered here by kind, so the rest of the
+# document still checks the adapter.
+def stripe_line_items_list(document: dict) -> None:
+    """The fragment has only POST/GET /v1/checkout/sessions/{session}; the adapter also reads the
+    rest of a session's items from `GET /v1/checkout/sessions/{session}/line_items` (Stripe API
+    reference, "Retrieve a Checkout Session's line items": query `limit` 1-100, default 10,
+    `starting_after`, `ending_before`, `expand`; answers a list object `{object: "list", data:
+    [item], has_more, url}` of the same `LineItem` the fragment defines)."""
+    session_get = document["paths"]["/v1/checkout/sessions/{session}"]["get"]
+    responses = {key: value for key, value in session_get["responses"].items() if key != "200"}
+    item_list = {
+        "type": "object",
+        "required": ["object", "data", "has_more", "url"],
+        "properties": {
+            "object": {"const": "list"},
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/LineItem"}},
+            "has_more": {"type": "boolean"},
+            "url": {"type": "string"},
+        },
+    }
+    cursor = {"type": "string", "maxLength": 5000}
+    document["paths"]["/v1/checkout/sessions/{session}/line_items"] = {
+        "parameters": [{"$ref": "#/components/parameters/Session"}],
+        "get": {
+            "operationId": "ListCheckoutSessionLineItems",
+            "parameters": [
+                {"$ref": "#/components/parameters/StripeVersion"},
+                {"$ref": "#/components/parameters/Expand"},
+                {"name": "limit", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                {"name": "starting_after", "in": "query", "required": False, "schema": cursor},
+                {"name": "ending_before", "in": "query", "required": False, "schema": cursor},
+            ],
+            "responses": {"200": {"description": "A page of the session's line items.",
+                                  "content": {"application/json": {"schema": item_list}}}, **responses},
+        },
+    }
+
+
+DESCRIPTION_PATCHES: dict[str, list] = {"stripe": [stripe_line_items_list]}
 
 
 # Contract cases whose recorded provider exchange leaves the published description on purpose, to
@@ -74,7 +111,7 @@ class Recorder(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Forward)
         self.upstream_port = upstream_port
         self.prefer: str | None = None  # a `Prefer` header to add (selects a named example)
-        self.read_answer: dict | None = None  # the answer to give the gateway for a GET
+        self.read_answer: dict | None = None  # a case's `current_state`: the answer to give its read
         self.exchanges: list[dict] = []
         self.lock = threading.Lock()
 
@@ -108,8 +145,9 @@ class _Forward(BaseHTTPRequestHandler):
         exchange["status"] = response.status
         exchange["violations"] = json.loads(response.getheader("sl-violations") or "[]")
         status, reply_headers = response.status, response.getheaders()
-        if self.command == "GET" and self.server.read_answer is not None:
-            answer = self.server.read_answer
+        read = self.server.read_answer
+        if self.command == "GET" and read is not None and read["expected_request"]["path"] == self.path:
+            answer = read["response"]
             status, data = answer["status"], json.dumps(answer["body"]).encode()
             reply_headers = [("Content-Type", "application/json"), *answer.get("headers", {}).items()]
         self.send_response(status)
@@ -220,6 +258,7 @@ def check_fixtures(kind: str, description: Description, prism_port: int) -> int:
         exchanges = [(x["expected_request"], x["response"]) for x in [case.get("current_state")] if x]
         if "expected_provider_request" in case:
             exchanges.append((case["expected_provider_request"], case.get("provider_response")))
+        exchanges += [(x["expected_request"], x["response"]) for x in [case.get("follow_up")] if x]
         problems = []
         for request, response in exchanges:
             checked += 1
@@ -271,7 +310,7 @@ def run_one(gateway, validator, recorder, provider, case, prefer) -> list[str]:
         headers["Content-Type"] = "application/json"
         body = json.dumps(case["unified_request"]).encode()
     recorder.take()
-    recorder.prefer, recorder.read_answer = prefer, state and state["response"]
+    recorder.prefer, recorder.read_answer = prefer, state
     try:
         status, _, answer = call("PATCH" if body else "GET", f"{gateway}/v1/checkout/sessions/{session}", headers, body)
     finally:
