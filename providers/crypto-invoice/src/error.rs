@@ -3,9 +3,11 @@
 //! Speed documents `{"errors": [{"type", "message", ...}]}`. A single error object (under
 //! `errors`, under `error`, or at the top level) is tolerated; a body of any other shape still
 //! maps by status. The class follows the status: 400/402/422 rejected, 401/403 authentication,
-//! 404 not found, 409 not updatable, 429 rate limited, 5xx server. A 400/402 whose message says
-//! the session is paid or deactivated is classed not updatable: Speed documents no code for it.
+//! 404 not found, 409 not updatable, 429 rate limited, 5xx server. A 400/402 that names no
+//! parameter and whose message says the session is paid, deactivated or closed to updates is
+//! classed not updatable: Speed documents no code for it (see the README's Quirks).
 
+use checkout_provider_interface::capability::escape_pointer;
 use checkout_provider_interface::{FailureClass, FieldProblem, ProviderFailure, ProviderResponse};
 use serde_json::Value;
 
@@ -35,7 +37,10 @@ pub fn failure(response: &ProviderResponse) -> ProviderFailure {
             Some(FieldProblem::new(unified_pointer(param)?, detail))
         })
         .collect();
-    if matches!(status, 400 | 402) && messages.iter().any(|m| says_not_updatable(m)) {
+    // An item naming a parameter is about that parameter's value, whatever its words.
+    let about_the_session =
+        items.iter().any(|item| item.param.is_none() && item.message.as_deref().is_some_and(says_not_updatable));
+    if matches!(status, 400 | 402) && about_the_session {
         failure.class = FailureClass::NotUpdatable;
     }
     failure
@@ -56,12 +61,16 @@ fn items(body: &Value) -> Vec<Item> {
         .collect()
 }
 
-/// Phrases Speed-style messages use for a session closed to updates (lower case).
-const NOT_UPDATABLE: [&str; 7] = [
+/// Phrases that say the session itself is closed to updates (lower case). Each names a state
+/// (`is paid`, `is deactivated`) or a refusal to update, never a bare word such as `deactivated`
+/// that a message about a value could contain.
+const NOT_UPDATABLE: [&str; 9] = [
     "already paid",
     "is paid",
     "has been paid",
-    "deactivated",
+    "is deactivated",
+    "has been deactivated",
+    "already deactivated",
     "cannot be updated",
     "can no longer be updated",
     "not updatable",
@@ -72,9 +81,14 @@ fn says_not_updatable(message: &str) -> bool {
     NOT_UPDATABLE.iter().any(|phrase| message.contains(phrase))
 }
 
-/// A Speed request field → the unified pointer it came from.
-fn unified_pointer(param: &str) -> Option<&'static str> {
-    Some(match param.split(['.', '[']).next()? {
+/// A Speed request field → the unified pointer it came from. A metadata key (`metadata.order_id`
+/// or `metadata[order_id]`) keeps its key: `/metadata/order_id`.
+fn unified_pointer(param: &str) -> Option<String> {
+    let (field, rest) = match param.find(['.', '[']) {
+        Some(at) => (&param[..at], Some(&param[at..])),
+        None => (param, None),
+    };
+    let pointer = match field {
         "success_url" => "/redirects/success_url",
         "cancel_url" => "/redirects/cancel_url",
         "success_message" => "/redirects/success_message",
@@ -82,9 +96,21 @@ fn unified_pointer(param: &str) -> Option<&'static str> {
         "title_description" => "/page/description",
         "title_image" => "/page/image_url",
         "description" => "/description",
-        "metadata" => "/metadata",
+        "metadata" => return Some(metadata_pointer(rest)),
         _ => return None,
-    })
+    };
+    Some(pointer.to_owned())
+}
+
+/// `.key` or `[key]` after `metadata` → `/metadata/key`; anything else → `/metadata`.
+fn metadata_pointer(rest: Option<&str>) -> String {
+    let key = rest.and_then(|rest| {
+        rest.strip_prefix('.').or_else(|| rest.strip_prefix('[').and_then(|inner| inner.strip_suffix(']')))
+    });
+    match key {
+        Some(key) if !key.is_empty() => format!("/metadata/{}", escape_pointer(key)),
+        _ => "/metadata".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -142,6 +168,30 @@ mod tests {
         assert_eq!(pointers, ["/redirects/success_url", "/page/image_url"]);
         assert_eq!(failure.param.as_deref(), Some("success_url"));
         assert_eq!(failure.message.as_deref(), Some("bad url; bad image; other"));
+    }
+
+    #[test]
+    fn metadata_params_keep_their_key() {
+        let pointer = |param: &str| {
+            let body = format!(r#"{{"errors":[{{"type":"invalid_request_error","message":"m","param":"{param}"}}]}}"#);
+            classify(400, &body).errors.first().map(|e| e.pointer.clone())
+        };
+        assert_eq!(pointer("metadata.order_id").as_deref(), Some("/metadata/order_id"));
+        assert_eq!(pointer("metadata[a/b]").as_deref(), Some("/metadata/a~1b"));
+        assert_eq!(pointer("metadata").as_deref(), Some("/metadata"));
+        assert_eq!(pointer("metadata.").as_deref(), Some("/metadata"));
+        assert_eq!(pointer("title.x").as_deref(), Some("/page/title"));
+    }
+
+    #[test]
+    fn a_message_about_a_value_is_not_a_closed_session() {
+        let named = r#"{"errors":[{"type":"invalid_request_error","message":"metadata key deactivated_at is not updatable","param":"metadata.deactivated_at"}]}"#;
+        assert_eq!(classify(400, named).class, FailureClass::Rejected);
+        let word = r#"{"errors":[{"type":"invalid_request_error","message":"title must not say deactivated"}]}"#;
+        assert_eq!(classify(400, word).class, FailureClass::Rejected);
+        let state =
+            r#"{"errors":[{"type":"invalid_request_error","message":"This checkout session is deactivated."}]}"#;
+        assert_eq!(classify(402, state).class, FailureClass::NotUpdatable);
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod error;
 mod request;
 mod response;
 mod simulator;
+mod units;
 
 /// The provider kind, as written in config (`kind = "crypto-invoice"`).
 pub const KIND: &str = "crypto-invoice";
@@ -72,9 +73,42 @@ impl Adapter for CryptoInvoice {
         if response.status().is_success() { response::parse(response) } else { Err(error::failure(response).into()) }
     }
 
+    /// The same headers as the adapter's own calls (credentials and `speed-version`), so the
+    /// passthrough talks to the same API version.
     fn auth_headers(&self, _access: Access, _ctx: &Context) -> Result<http::HeaderMap, AdapterError> {
-        let mut headers = http::HeaderMap::new();
-        headers.insert(http::header::AUTHORIZATION, self.config.authorization()?);
-        Ok(headers)
+        request::common_headers(&self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use checkout_provider_interface::contract::InlineSecrets;
+    use checkout_provider_interface::{Access, Context, ProviderSetup};
+    use serde_json::{Map, Value, json};
+
+    use crate::FACTORY;
+
+    fn headers(settings: &Value) -> http::HeaderMap {
+        let settings: Map<String, Value> = settings.as_object().cloned().unwrap_or_default();
+        let setup = ProviderSetup { name: "speed", settings: &settings, secrets: &InlineSecrets };
+        let adapter = (FACTORY.build)(&setup).unwrap_or_else(|e| panic!("{e}"));
+        let ctx = Context {
+            session_id: String::new(),
+            request_id: "req".to_owned(),
+            idempotency_key: "k".to_owned(),
+            now: time::OffsetDateTime::UNIX_EPOCH,
+            nonce: "n".to_owned(),
+        };
+        adapter.auth_headers(Access::Read, &ctx).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn passthrough_headers_carry_the_configured_version() {
+        let pinned = headers(&json!({"api_key": {"value": "sk_test_1"}, "api_version": "2022-10-15"}));
+        assert_eq!(pinned.get("speed-version").map(|v| v.to_str().ok()), Some(Some("2022-10-15")));
+        assert!(pinned.get("authorization").is_some_and(http::HeaderValue::is_sensitive));
+        let unpinned = headers(&json!({"api_key": {"value": "sk_test_1"}}));
+        assert!(unpinned.get("speed-version").is_none());
+        assert_eq!(unpinned.len(), 1);
     }
 }

@@ -96,9 +96,24 @@ pub fn build_retrieve(config: &Config, ctx: &Context) -> Result<ProviderRequest,
 
 fn base(config: &Config, method: http::Method, ctx: &Context) -> Result<http::request::Builder, AdapterError> {
     let path = format!("/checkout-sessions/{}", wire::encode_segment(&ctx.session_id));
-    let mut builder = wire::request(method, &path).header(http::header::AUTHORIZATION, config.authorization()?);
-    if let Some(version) = config.api_version {
-        builder = builder.header("speed-version", version);
+    let mut builder = wire::request(method, &path);
+    for (name, value) in &common_headers(config)? {
+        builder = builder.header(name, value);
     }
     Ok(builder)
 }
+
+/// The headers every call to Speed carries, the passthrough's included: the Basic credentials and,
+/// when configured, `speed-version`. Without it Speed applies the account's pinned version, and
+/// 2022-04-15 knows only lightning payments, so a passthrough call would see another API than
+/// the adapter does.
+pub fn common_headers(config: &Config) -> Result<http::HeaderMap, AdapterError> {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::AUTHORIZATION, config.authorization()?);
+    if let Some(version) = config.api_version {
+        headers.insert(VERSION_HEADER, http::HeaderValue::from_static(version));
+    }
+    Ok(headers)
+}
+
+pub const VERSION_HEADER: &str = "speed-version";

@@ -7,15 +7,15 @@ use std::collections::BTreeMap;
 
 use checkout_provider_interface::{
     AdapterError, Amounts, PageTexts, PaymentStatus, ProviderResponse, RedirectTargets, SessionStatus, UnifiedSession,
-    Warning, capability::escape_pointer, money, timestamp,
+    Warning, capability::escape_pointer, timestamp,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::KIND;
-use crate::amount::{self, AmountProblem};
+use crate::units;
 
-/// The fields the adapter maps; others (payments, ttl, target_currency, ...) are ignored here
+/// The fields the adapter maps; others (payments, target_currency, ...) are ignored here
 /// and remain in the raw object the gateway can attach as `provider_data`.
 #[derive(Deserialize)]
 struct WireSession {
@@ -48,6 +48,9 @@ struct WireSession {
     /// Epoch milliseconds.
     #[serde(default)]
     created: Option<i64>,
+    /// "Seconds until the session's payment expires", from creation.
+    #[serde(default)]
+    ttl: Option<i64>,
 }
 
 /// The warning code for an amount with no exact minor-unit value.
@@ -82,26 +85,18 @@ pub fn parse(response: &ProviderResponse) -> Result<UnifiedSession, AdapterError
     session.url = wire.url;
     session.livemode = wire.livemode;
     session.created_at = wire.created.and_then(timestamp::from_unix_millis);
-    // `ttl` is the lifetime of the session's *payment* (Speed's docs), not of the session, so
-    // `expires_at` stays null.
+    session.expires_at = expires_at(wire.created, wire.ttl, &mut session.warnings);
     Ok(session)
 }
 
-/// `amount` in exact minor units, or `None` plus a warning saying why not.
+/// `amount` in exact unified minor units, or `None` plus a warning saying why not.
 fn total(currency: Option<&str>, amount: Option<&RawValue>, warnings: &mut Vec<Warning>) -> Option<i64> {
     let text = amount?.get();
     let problem = match currency {
         None => format!("amount {text} has no currency"),
-        Some(code) => match money::exponent(code) {
-            None => format!("amount {text} is in `{code}`, a currency without a known minor unit"),
-            Some(exponent) => match amount::to_minor(text, exponent) {
-                Ok(minor) if minor >= 0 => return Some(minor),
-                Ok(_) => format!("amount {text} {code} is negative"),
-                Err(AmountProblem::TooPrecise) => {
-                    format!("amount {text} {code} {} ({exponent} decimals)", AmountProblem::TooPrecise.describe())
-                }
-                Err(problem) => format!("amount {text} {code} {}", problem.describe()),
-            },
+        Some(code) => match units::to_unified(text, code) {
+            Ok(minor) => return Some(minor),
+            Err(why) => why,
         },
     };
     warnings.push(Warning {
@@ -110,6 +105,27 @@ fn total(currency: Option<&str>, amount: Option<&RawValue>, warnings: &mut Vec<W
         detail: problem,
     });
     None
+}
+
+/// The session's expiry: Speed's only expiry field is `ttl`, "seconds until the session's
+/// payment expires", counted from `created`. A checkout session exists to take that payment, so
+/// when the payment can no longer be made the session is over: `created + ttl`. A `ttl` that
+/// makes no time (negative, or beyond the calendar) is null with a warning.
+fn expires_at(created: Option<i64>, ttl: Option<i64>, warnings: &mut Vec<Warning>) -> Option<String> {
+    let (created, ttl) = (created?, ttl?);
+    let at = u64::try_from(ttl)
+        .ok()
+        .and_then(|ttl| i64::try_from(ttl).ok()?.checked_mul(1000))
+        .and_then(|ttl_ms| created.checked_add(ttl_ms))
+        .and_then(timestamp::from_unix_millis);
+    if at.is_none() {
+        warnings.push(Warning {
+            code: "timestamp_unparseable".to_owned(),
+            pointer: Some("/expires_at".to_owned()),
+            detail: format!("Speed's ttl {ttl} s after created {created} ms is not a time"),
+        });
+    }
+    at
 }
 
 /// String values as they are; other JSON values as their exact JSON text, with a warning;
@@ -158,6 +174,25 @@ mod tests {
         assert_eq!(metadata.get("n").map(String::as_str), Some("0.1000000000000000055511"));
         assert!(!metadata.contains_key("z"));
         assert_eq!(s.warnings.len(), 1);
+    }
+
+    #[test]
+    fn expiry_is_created_plus_ttl() {
+        let s = session(r#"{"id":"cs_1","status":"active","created":1669985420448,"ttl":86400}"#);
+        assert_eq!(s.expires_at.as_deref(), Some("2022-12-03T12:50:20.448Z"));
+        assert!(s.warnings.is_empty());
+        let s = session(r#"{"id":"cs_1","status":"active","ttl":86400}"#);
+        assert_eq!(s.expires_at, None);
+        let s = session(r#"{"id":"cs_1","status":"active","created":1669985420448,"ttl":-1}"#);
+        assert_eq!((s.expires_at, s.warnings[0].code.as_str()), (None, "timestamp_unparseable"));
+        let s = session(r#"{"id":"cs_1","status":"active","created":1669985420448,"ttl":9223372036854775807}"#);
+        assert_eq!(s.expires_at, None);
+    }
+
+    #[test]
+    fn stablecoin_amounts_are_exact_in_token_units() {
+        let s = session(r#"{"id":"cs_1","status":"active","currency":"USDT","amount":25.123456}"#);
+        assert_eq!((s.currency.as_deref(), s.amounts.total), (Some("USDT"), Some(25_123_456)));
     }
 
     #[test]

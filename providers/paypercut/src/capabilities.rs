@@ -13,16 +13,25 @@ pub(crate) static CAPABILITIES: Capabilities = Capabilities {
     idempotency: IdempotencyMode::ForwardsKey,
 };
 
-/// Paypercut's body requires `shipping_rate`. An update that carries nothing Paypercut can
-/// express (only unsupported fields, or only other `provider_options`) would be an invalid
-/// provider request, so it is refused up front, naming `/shipping_rate`. The rate may come from
-/// `provider_options.paypercut.shipping_rate` instead, as long as it is a non-empty string.
+/// Paypercut's body requires `shipping_rate`, so an update that sends Paypercut something (its
+/// own `provider_options`) without a rate would be an invalid provider request: refused up front,
+/// naming `/shipping_rate`. The rate may come from `provider_options.paypercut.shipping_rate`
+/// instead, as long as it is a non-empty string.
+///
+/// An update that leaves Paypercut nothing at all is not refused here: what it asked for is
+/// either unsupported (reported by the capability table, or dropped with `field_ignored` warnings
+/// under `on_unsupported = "ignore"`) or nothing, and such an update becomes a read (DESIGN §1.2):
+/// the gateway's own "nothing left" rule, which counts an empty object (e.g. the `metadata: {}`
+/// an ignored key leaves behind) as nothing.
 pub(crate) fn check(update: &UnifiedUpdate) -> UpdateCheck {
     let mut check = UpdateCheck::default();
     if update.shipping_rate.is_some() {
         return check;
     }
-    match update.provider_options.get(KIND).and_then(|options| options.get("shipping_rate")) {
+    let Some(options) = update.provider_options.get(KIND) else {
+        return check;
+    };
+    match options.get("shipping_rate") {
         Some(Value::String(rate)) if !rate.is_empty() => {}
         Some(_) => check.invalid.push(FieldProblem::new(
             format!("/provider_options/{KIND}/shipping_rate"),
@@ -53,12 +62,15 @@ mod tests {
     }
 
     #[test]
-    fn shipping_rate_is_required_from_either_source() {
+    fn shipping_rate_is_required_from_either_source_when_paypercut_gets_anything() {
         assert!(pointers(json!({"shipping_rate": "shr_1"})).is_empty());
         assert!(pointers(json!({"provider_options": {"paypercut": {"shipping_rate": "shr_1"}}})).is_empty());
-        assert_eq!(pointers(json!({"metadata": {"a": "b"}})), ["/shipping_rate"]);
         assert_eq!(pointers(json!({"provider_options": {"paypercut": {"locale": "de"}}})), ["/shipping_rate"]);
-        assert_eq!(pointers(json!({"provider_options": {"stripe": {"shipping_rate": "x"}}})), ["/shipping_rate"]);
+        // Nothing for Paypercut: the capability table reports what is unsupported, and what is
+        // left (nothing) becomes a read, so no rule of Paypercut's body applies.
+        assert!(pointers(json!({"metadata": {"a": "b"}})).is_empty());
+        assert!(pointers(json!({"metadata": {}})).is_empty());
+        assert!(pointers(json!({"provider_options": {"stripe": {"shipping_rate": "x"}}})).is_empty());
         assert_eq!(
             pointers(json!({"provider_options": {"paypercut": {"shipping_rate": 5}}})),
             ["/provider_options/paypercut/shipping_rate"]

@@ -8,10 +8,12 @@
 mod capabilities;
 mod config;
 mod error;
+mod line_items;
 mod request;
 mod response;
 mod scale;
 mod simulator;
+mod wire;
 
 use std::sync::Arc;
 

@@ -1,132 +1,20 @@
-//! Paypercut's checkout session JSON → the unified session. Wire structs stay private and
-//! tolerant: fields Paypercut may omit are optional, and only a body that is not a session at all
-//! (or has no usable `status`) is unparseable.
+//! Paypercut's checkout session JSON (see `wire`) → the unified session. Only a body that is not
+//! a session at all (or has no usable `status`) is unparseable; odd values degrade to null with
+//! a warning.
 
 use std::collections::BTreeMap;
 
 use checkout_provider_interface::session::{DeliveryBound, DeliveryEstimate};
 use checkout_provider_interface::{
-    AdapterError, Amounts, PaymentStatus, RedirectTargets, SessionLineItem, SessionStatus, Shipping, ShippingRate,
-    UnifiedSession, Warning, timestamp,
+    AdapterError, Amounts, PaymentStatus, RedirectTargets, SessionStatus, Shipping, ShippingRate, UnifiedSession,
+    Warning, timestamp,
 };
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::KIND;
-use crate::scale::Scaler;
-
-#[derive(Debug, Deserialize)]
-struct WireSession {
-    id: String,
-    status: Option<String>,
-    payment_status: Option<String>,
-    currency: Option<WireCurrency>,
-    amount_subtotal: Option<i64>,
-    amount_total: Option<i64>,
-    total_details: Option<WireTotals>,
-    shipping_cost: Option<WireShippingCost>,
-    shipping_options: Option<Vec<WireShippingOption>>,
-    url: Option<String>,
-    success_url: Option<String>,
-    cancel_url: Option<String>,
-    after_completion: Option<WireAfterCompletion>,
-    description: Option<String>,
-    metadata: Option<BTreeMap<String, Value>>,
-    line_items: Option<Vec<WireLineItem>>,
-    livemode: Option<bool>,
-    /// ISO 8601 per the model, "seconds since the Unix epoch" per its text: both accepted.
-    created: Option<Value>,
-    expires_at: Option<Value>,
-}
-
-/// `{iso, scale}` as documented; a bare code is accepted too (its scale is then the exponent).
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum WireCurrency {
-    Object { iso: String, scale: Option<i64> },
-    Code(String),
-}
-
-#[derive(Debug, Deserialize)]
-struct WireTotals {
-    amount_discount: Option<i64>,
-    amount_shipping: Option<i64>,
-    amount_tax: Option<i64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireShippingCost {
-    shipping_rate: Option<String>,
-    amount_total: Option<i64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireShippingOption {
-    shipping_rate: Option<WireShippingRate>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireShippingRate {
-    id: Option<String>,
-    display_name: Option<String>,
-    fixed_amount: Option<WireFixedAmount>,
-    delivery_estimate: Option<WireDeliveryEstimate>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireFixedAmount {
-    amount: Option<i64>,
-    currency: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireDeliveryEstimate {
-    minimum: Option<WireBound>,
-    maximum: Option<WireBound>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireBound {
-    unit: Option<String>,
-    value: Option<i64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireAfterCompletion {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    redirect: Option<WireRedirect>,
-    hosted: Option<WireHosted>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireRedirect {
-    url: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireHosted {
-    custom_message: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireLineItem {
-    id: Option<String>,
-    quantity: Option<u64>,
-    amount_total: Option<i64>,
-    price_data: Option<WirePriceData>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WirePriceData {
-    unit_amount: Option<i64>,
-    product_data: Option<WireProductData>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireProductData {
-    name: Option<String>,
-}
+use crate::line_items;
+use crate::scale::{Scaler, UNITS};
+use crate::wire::{Expandable, WireBound, WireCurrency, WireSession, WireShippingCost, WireShippingRate};
 
 /// Parse a 2xx body into the unified session.
 pub(crate) fn parse(body: &[u8]) -> Result<UnifiedSession, AdapterError> {
@@ -142,26 +30,21 @@ pub(crate) fn parse(body: &[u8]) -> Result<UnifiedSession, AdapterError> {
     let mut session = UnifiedSession::new(wire.id.clone(), KIND, status);
     session.payment_status = payment_status(wire.payment_status.as_deref(), &mut warnings);
 
-    let (currency, scaler) = match &wire.currency {
-        Some(WireCurrency::Object { iso, scale: Some(scale) }) => {
-            (Some(iso.to_ascii_uppercase()), Scaler::new(iso, *scale))
-        }
-        Some(WireCurrency::Object { iso, scale: None } | WireCurrency::Code(iso)) => {
-            (Some(iso.to_ascii_uppercase()), Scaler::Same)
-        }
-        None => (None, Scaler::Same),
-    };
+    let currency = wire.currency.as_ref().map(|c| c.iso().to_ascii_uppercase());
+    let scaler = scaler_for(wire.currency.as_ref());
     let amount = |value: Option<i64>, pointer: &str, warnings: &mut Vec<Warning>| {
         value.and_then(|v| scaler.convert(v, pointer, warnings))
     };
     let totals = wire.total_details.as_ref();
-    let shipping_amount =
-        totals.and_then(|t| t.amount_shipping).or_else(|| wire.shipping_cost.as_ref().and_then(|c| c.amount_total));
+    let shipping = match totals.and_then(|t| t.amount_shipping) {
+        Some(total) => scaler.convert(total, "/amounts/shipping", &mut warnings),
+        None => wire.shipping_cost.as_ref().and_then(|cost| shipping_cost(cost, currency.as_deref(), &mut warnings)),
+    };
     session.amounts = Amounts {
         subtotal: amount(wire.amount_subtotal, "/amounts/subtotal", &mut warnings),
         discount: amount(totals.and_then(|t| t.amount_discount), "/amounts/discount", &mut warnings),
         tax: amount(totals.and_then(|t| t.amount_tax), "/amounts/tax", &mut warnings),
-        shipping: amount(shipping_amount, "/amounts/shipping", &mut warnings),
+        shipping,
         total: amount(wire.amount_total, "/amounts/total", &mut warnings),
     };
 
@@ -175,7 +58,8 @@ pub(crate) fn parse(body: &[u8]) -> Result<UnifiedSession, AdapterError> {
         session.shipping = Some(Shipping { selected_rate, options, details: None });
     }
 
-    session.line_items = wire.line_items.as_deref().map(|items| line_items(items, &scaler, &mut warnings));
+    session.line_items =
+        wire.line_items.as_deref().map(|items| line_items::map(items, currency.as_deref(), &scaler, &mut warnings));
     session.redirects = Some(redirects(&wire));
     session.currency = currency;
     session.metadata = wire.metadata.as_ref().map(metadata);
@@ -188,30 +72,47 @@ pub(crate) fn parse(body: &[u8]) -> Result<UnifiedSession, AdapterError> {
     Ok(session)
 }
 
-fn line_items(items: &[WireLineItem], scaler: &Scaler, warnings: &mut Vec<Warning>) -> Vec<SessionLineItem> {
-    let mut amount = |value: Option<i64>, pointer: String| value.and_then(|v| scaler.convert(v, &pointer, warnings));
-    let mut out = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let price = item.price_data.as_ref();
-        out.push(SessionLineItem {
-            id: item.id.clone(),
-            name: price.and_then(|p| p.product_data.as_ref()?.name.clone()),
-            quantity: item.quantity,
-            unit_amount: amount(price.and_then(|p| p.unit_amount), format!("/line_items/{index}/unit_amount")),
-            amount_total: amount(item.amount_total, format!("/line_items/{index}/amount_total")),
-            ..SessionLineItem::default()
-        });
+/// How a session's amounts (at its `scale`) become ISO minor units.
+fn scaler_for(currency: Option<&WireCurrency>) -> Scaler {
+    match currency {
+        Some(WireCurrency::Object { iso, scale: Some(scale) }) => Scaler::new(iso, *scale),
+        Some(WireCurrency::Object { scale: None, .. } | WireCurrency::Code(_)) | None => Scaler::Same,
     }
-    out
 }
 
-/// Paypercut keeps both plain URLs and an `after_completion` choice: a redirect URL backs up
-/// `success_url`, a hosted page's message is the success message.
+/// `shipping_cost.amount_total` (used when `total_details` has no shipping amount) is in the
+/// cost's own `currency {iso, scale}` when it states one. In another currency than the session's
+/// it cannot be a session amount: null with a warning.
+fn shipping_cost(cost: &WireShippingCost, session: Option<&str>, warnings: &mut Vec<Warning>) -> Option<i64> {
+    let amount = cost.amount_total?;
+    let pointer = "/amounts/shipping";
+    let Some(own) = cost.currency.as_ref() else {
+        return Some(amount);
+    };
+    let iso = own.iso().to_ascii_uppercase();
+    if session.is_some_and(|session| session != iso) {
+        warnings.push(Warning {
+            code: "amount_not_convertible".to_owned(),
+            pointer: Some(pointer.to_owned()),
+            detail: format!("paypercut's shipping cost is in {iso}, not the session's currency"),
+        });
+        return None;
+    }
+    scaler_for(Some(own)).convert(amount, pointer, warnings)
+}
+
+/// Paypercut keeps plain URLs and an `after_completion` choice. `success_url` first; an embedded
+/// session has `return_url` instead (read like Stripe's); then a redirect `after_completion`. A
+/// hosted page's message is the success message.
 fn redirects(wire: &WireSession) -> RedirectTargets {
     let after = wire.after_completion.as_ref();
     let of_kind = |kind: &str| after.filter(|a| a.kind.as_deref() == Some(kind));
     RedirectTargets {
-        success_url: wire.success_url.clone().or_else(|| of_kind("redirect")?.redirect.as_ref()?.url.clone()),
+        success_url: wire
+            .success_url
+            .clone()
+            .or_else(|| wire.return_url.clone())
+            .or_else(|| of_kind("redirect")?.redirect.as_ref()?.url.clone()),
         cancel_url: wire.cancel_url.clone(),
         success_message: of_kind("hosted").and_then(|a| a.hosted.as_ref()?.custom_message.clone()),
     }
@@ -236,21 +137,28 @@ fn payment_status(value: Option<&str>, warnings: &mut Vec<Warning>) -> Option<Pa
 }
 
 /// A rate's amount is in minor units of its own currency. When that is the session's currency
-/// (or unstated) it is scaled like the session's amounts, so options and totals agree.
+/// (or unstated) it is scaled like the session's amounts, so options and totals agree; a rate in
+/// another currency states no scale, so its amount is read in Paypercut's units for that currency
+/// (`UNITS`) and shown with its own currency. An unexpanded rate (its id alone) gives only the id.
 fn shipping_rate(
-    rate: &WireShippingRate,
+    rate: &Expandable<WireShippingRate>,
     index: usize,
     session_currency: Option<&str>,
     scaler: &Scaler,
     warnings: &mut Vec<Warning>,
 ) -> ShippingRate {
+    let rate = match rate {
+        Expandable::Object(rate) => rate,
+        Expandable::Id(id) => return ShippingRate { id: Some(id.clone()), ..ShippingRate::default() },
+    };
     let fixed = rate.fixed_amount.as_ref();
     let currency = fixed.and_then(|f| f.currency.as_deref()).map(str::to_ascii_uppercase);
     let same_currency = currency.is_none() || currency.as_deref() == session_currency;
     let pointer = format!("/shipping/options/{index}/amount");
-    let amount = fixed
-        .and_then(|f| f.amount)
-        .and_then(|amount| if same_currency { scaler.convert(amount, &pointer, warnings) } else { Some(amount) });
+    let amount = fixed.and_then(|f| f.amount).and_then(|amount| match currency.as_deref() {
+        Some(own) if !same_currency => foreign_amount(own, amount, &pointer, warnings),
+        _ => scaler.convert(amount, &pointer, warnings),
+    });
     let bound = |b: Option<&WireBound>| {
         let b = b?;
         Some(DeliveryBound { unit: b.unit.clone()?, value: u32::try_from(b.value?).ok()? })
@@ -265,6 +173,20 @@ fn shipping_rate(
         amount,
         currency: currency.or_else(|| session_currency.map(str::to_owned)),
         delivery_estimate,
+    }
+}
+
+fn foreign_amount(currency: &str, amount: i64, pointer: &str, warnings: &mut Vec<Warning>) -> Option<i64> {
+    match UNITS.from_provider(currency, amount) {
+        Ok(unified) => Some(unified),
+        Err(why) => {
+            warnings.push(Warning {
+                code: "amount_not_convertible".to_owned(),
+                pointer: Some(pointer.to_owned()),
+                detail: why.to_string(),
+            });
+            None
+        }
     }
 }
 

@@ -3,7 +3,13 @@
 //! converted exactly (integer arithmetic), or reported as null with a warning.
 
 use checkout_provider_interface::Warning;
-use checkout_provider_interface::money::exponent;
+use checkout_provider_interface::money::{ProviderUnits, exponent};
+
+/// Paypercut's units where an amount comes without a `scale` (a shipping rate's `fixed_amount`
+/// in another currency than the session's): ISO 4217 minor units, no exceptions. Paypercut's docs
+/// state every session and shipping-cost amount with its own `currency {iso, scale}`, which
+/// [`Scaler`] honours, and name no currency whose unit differs from ISO's, so no rule is declared.
+pub(crate) static UNITS: ProviderUnits = ProviderUnits { provider: "paypercut", rules: &[] };
 
 /// Largest power of ten an `i64` holds.
 const MAX_SHIFT: u32 = 18;
@@ -67,7 +73,20 @@ impl Scaler {
 
 #[cfg(test)]
 mod tests {
-    use super::Scaler;
+    use super::{Scaler, UNITS};
+
+    #[test]
+    fn units_are_iso_minor_units_for_representative_currencies() {
+        // Two, zero and three decimals, and a code ISO does not know: unchanged both ways.
+        for (currency, amount) in [("USD", 1999), ("EUR", 500), ("JPY", 1500), ("KWD", 1250), ("XYZ", 7)] {
+            assert_eq!(UNITS.from_provider(currency, amount), Ok(amount), "{currency}");
+            assert_eq!(UNITS.to_provider(currency, amount), Ok(amount), "{currency}");
+        }
+        // A session that states its scale is brought to the ISO exponent whatever the scale.
+        assert_eq!(convert("usd", 4, 199_900), (Some(1999), 0));
+        assert_eq!(convert("JPY", 0, 1500), (Some(1500), 0));
+        assert_eq!(convert("kwd", 2, 125), (Some(1250), 0));
+    }
 
     fn convert(iso: &str, scale: i64, amount: i64) -> (Option<i64>, usize) {
         let mut warnings = Vec::new();

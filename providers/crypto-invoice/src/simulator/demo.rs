@@ -114,5 +114,16 @@ pub fn seed() -> Vec<DemoSession> {
     deactivated.status = "deactivated";
     deactivated.modified = CREATED + 3_600_000;
 
-    vec![usd, sats, btc, paid, deactivated]
+    // Stablecoin sessions (API 2022-10-15): amounts carry the token's 6 decimals.
+    let mut usdt = base("cs_demo_usdt", "USDT", number(49_990_000, 6));
+    usdt.target_currency = "USDT";
+    usdt.payment_methods = vec!["ethereum", "solana", "tron"];
+    usdt.ttl = 3_600;
+    usdt.description = Some("Demo order 1006 (USDT)".to_owned());
+
+    let mut usdc = base("cs_demo_usdc", "USDC", number(12_345_678, 6));
+    usdc.target_currency = "USDC";
+    usdc.payment_methods = vec!["ethereum", "solana"];
+
+    vec![usd, sats, btc, paid, deactivated, usdt, usdc]
 }

@@ -2,6 +2,11 @@
 //! configured key, the `speed-version` enum, Speed's request rules (eight string/object fields,
 //! `success_url` XOR `success_message`), metadata merge, and paid or deactivated sessions
 //! refused. Answers use Speed's `{"errors": [{type, message}]}` shape.
+//!
+//! API versions: a request without `speed-version` runs on the account's pinned version, here
+//! 2022-04-15 (the docs' default), which "only supports lightning payments": the session object
+//! then lists only its lightning payment method. 2022-10-15 shows every method (on-chain,
+//! lightning, Ethereum, Solana, Tron).
 
 mod demo;
 
@@ -63,6 +68,7 @@ impl SpeedSimulator {
         if version.is_some_and(|v| !API_VERSIONS.contains(&v)) {
             return invalid("Invalid speed-version header.", Some("speed-version"));
         }
+        let version = version.unwrap_or(PINNED_VERSION);
         let Some(id) = session_id(request.uri().path()) else {
             return error(404, "invalid_request_error", "Unrecognized request URL.", None);
         };
@@ -71,8 +77,8 @@ impl SpeedSimulator {
             return error(404, "invalid_request_error", "No such checkout session.", None);
         };
         match *request.method() {
-            http::Method::GET => session_response(session),
-            http::Method::POST => update(session, request.body()),
+            http::Method::GET => session_response(session, version),
+            http::Method::POST => update(session, request.body(), version),
             _ => error(405, "invalid_request_error", "Method not allowed.", None),
         }
     }
@@ -84,8 +90,16 @@ impl checkout_provider_interface::Simulator for SpeedSimulator {
     }
 }
 
-fn session_response(session: &DemoSession) -> Response {
-    match serde_json::to_vec(session) {
+/// The account's version when a request names none.
+const PINNED_VERSION: &str = "2022-04-15";
+
+/// The session object as `version` shows it.
+fn session_response(session: &DemoSession, version: &str) -> Response {
+    let mut shown = session.clone();
+    if version == PINNED_VERSION {
+        shown.payment_methods.retain(|method| *method == "lightning");
+    }
+    match serde_json::to_vec(&shown) {
         Ok(body) => {
             let mut response = json_response(200, &Value::Null);
             *response.body_mut() = body;
@@ -121,7 +135,7 @@ fn percent_decode(segment: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn update(session: &mut DemoSession, body: &[u8]) -> Response {
+fn update(session: &mut DemoSession, body: &[u8], version: &str) -> Response {
     if session.status != "active" {
         let message = format!("This checkout session is {} and cannot be updated.", session.status);
         return invalid(&message, None);
@@ -179,7 +193,7 @@ fn update(session: &mut DemoSession, body: &[u8]) -> Response {
     session.metadata.extend(metadata);
     let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
     session.modified = i64::try_from(now).unwrap_or(session.modified).max(session.modified);
-    session_response(session)
+    session_response(session, version)
 }
 
 #[cfg(test)]

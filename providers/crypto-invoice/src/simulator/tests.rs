@@ -211,3 +211,47 @@ fn a_poisoned_lock_still_answers() {
     .join();
     assert_eq!(call(simulator.as_ref(), "GET", "/checkout-sessions/cs_demo_usd", Some(&good_auth()), "").0, 200);
 }
+
+fn get_with_version(simulator: &dyn Simulator, id: &str, version: Option<&str>) -> Value {
+    let mut builder =
+        http::Request::builder().uri(format!("/checkout-sessions/{id}")).header("authorization", good_auth());
+    if let Some(version) = version {
+        builder = builder.header("speed-version", version);
+    }
+    let response = simulator.handle(builder.body(Vec::new()).unwrap_or_default());
+    assert_eq!(response.status().as_u16(), 200);
+    serde_json::from_slice(response.body()).unwrap_or_default()
+}
+
+#[test]
+fn the_version_decides_which_payment_methods_a_session_shows() {
+    let (_, simulator) = pair();
+    let sim = simulator.as_ref();
+    let methods = |version| get_with_version(sim, "cs_demo_usd", version)["payment_methods"].clone();
+    assert_eq!(methods(Some("2022-10-15")), json!(["onchain", "lightning"]));
+    // No header: the account's pinned 2022-04-15, lightning only.
+    assert_eq!(methods(None), json!(["lightning"]));
+    assert_eq!(methods(Some("2022-04-15")), json!(["lightning"]));
+    let usdt = |version| get_with_version(sim, "cs_demo_usdt", version)["payment_methods"].clone();
+    assert_eq!(usdt(Some("2022-10-15")), json!(["ethereum", "solana", "tron"]));
+    assert_eq!(usdt(None), json!([]));
+}
+
+#[test]
+fn stablecoin_sessions_read_exactly_and_expire_after_their_ttl() {
+    let (adapter, simulator) = pair();
+    let raw = get_with_version(simulator.as_ref(), "cs_demo_usdt", Some("2022-10-15"));
+    assert_eq!((raw["currency"].as_str(), raw["ttl"].as_i64()), (Some("USDT"), Some(3_600)));
+    let ctx = ctx("cs_demo_usdt");
+    let read = adapter.build_retrieve(&ctx).unwrap_or_else(|e| panic!("{e}"));
+    let usdt = adapter.parse_session(&simulator.handle(read), &ctx).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((usdt.currency.as_deref(), usdt.amounts.total), (Some("USDT"), Some(49_990_000)));
+    assert_eq!(usdt.created_at.as_deref(), Some("2026-11-22T10:00:00Z"));
+    assert_eq!(usdt.expires_at.as_deref(), Some("2026-11-22T11:00:00Z"), "created + ttl (3600 s)");
+    assert!(usdt.warnings.is_empty(), "{:?}", usdt.warnings);
+
+    let ctx = crate::simulator::tests::ctx("cs_demo_usdc");
+    let read = adapter.build_retrieve(&ctx).unwrap_or_else(|e| panic!("{e}"));
+    let usdc = adapter.parse_session(&simulator.handle(read), &ctx).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((usdc.amounts.total, usdc.expires_at.as_deref()), (Some(12_345_678), Some("2026-11-23T10:00:00Z")));
+}

@@ -19,12 +19,18 @@ struct DemoItem {
     price: &'static str,
     unit_amount: i64,
     quantity: i64,
+    sku: &'static str,
+    /// A price created with `unit_amount_decimal`: Paypercut's example shows `unit_amount` null
+    /// beside it, and the decimal string carries the amount.
+    decimal_only: bool,
 }
 
 pub(super) struct DemoSession {
     id: &'static str,
     iso: &'static str,
     scale: u32,
+    /// `hosted` sessions redirect to `success_url`; `embedded` ones return to `return_url`.
+    ui_mode: &'static str,
     pub(super) status: &'static str,
     payment_status: &'static str,
     tax: i64,
@@ -45,7 +51,14 @@ fn eur_rates() -> Vec<DemoRate> {
 }
 
 fn tshirts() -> Vec<DemoItem> {
-    vec![DemoItem { name: "T-shirt", price: "price_demo_tshirt", unit_amount: 2490, quantity: 2 }]
+    vec![DemoItem {
+        name: "T-shirt",
+        price: "price_demo_tshirt",
+        unit_amount: 2490,
+        quantity: 2,
+        sku: "TS-001",
+        decimal_only: false,
+    }]
 }
 
 /// The demo sessions, keyed by id, with times relative to `now`.
@@ -56,6 +69,7 @@ pub(super) fn sessions(now: OffsetDateTime) -> BTreeMap<String, DemoSession> {
             id: "chk_demo_open",
             iso: "eur",
             scale: 2,
+            ui_mode: "hosted",
             status: "open",
             payment_status: "unpaid",
             tax: 0,
@@ -70,6 +84,7 @@ pub(super) fn sessions(now: OffsetDateTime) -> BTreeMap<String, DemoSession> {
             id: "chk_demo_kwd",
             iso: "kwd",
             scale: 3,
+            ui_mode: "hosted",
             status: "open",
             payment_status: "unpaid",
             tax: 750,
@@ -78,7 +93,14 @@ pub(super) fn sessions(now: OffsetDateTime) -> BTreeMap<String, DemoSession> {
                 DemoRate { id: "shr_express", display_name: "Same-day delivery", amount: 3500, days: (1, 1) },
             ],
             selected: None,
-            items: vec![DemoItem { name: "Prayer rug", price: "price_demo_rug", unit_amount: 15_000, quantity: 1 }],
+            items: vec![DemoItem {
+                name: "Prayer rug",
+                price: "price_demo_rug",
+                unit_amount: 15_000,
+                quantity: 1,
+                sku: "RUG-7",
+                decimal_only: false,
+            }],
             created: now - Duration::hours(1),
             expires_at: now + Duration::hours(23),
             order: "demo-1002",
@@ -87,6 +109,7 @@ pub(super) fn sessions(now: OffsetDateTime) -> BTreeMap<String, DemoSession> {
             id: "chk_demo_complete",
             iso: "eur",
             scale: 2,
+            ui_mode: "hosted",
             status: "complete",
             payment_status: "paid",
             tax: 0,
@@ -101,6 +124,7 @@ pub(super) fn sessions(now: OffsetDateTime) -> BTreeMap<String, DemoSession> {
             id: "chk_demo_expired",
             iso: "eur",
             scale: 2,
+            ui_mode: "hosted",
             status: "expired",
             payment_status: "unpaid",
             tax: 0,
@@ -110,6 +134,28 @@ pub(super) fn sessions(now: OffsetDateTime) -> BTreeMap<String, DemoSession> {
             created: now - Duration::days(2),
             expires_at: now - Duration::days(1),
             order: "demo-1004",
+        },
+        DemoSession {
+            id: "chk_demo_embedded",
+            iso: "eur",
+            scale: 2,
+            ui_mode: "embedded",
+            status: "open",
+            payment_status: "unpaid",
+            tax: 0,
+            rates: eur_rates(),
+            selected: Some("shr_pickup"),
+            items: vec![DemoItem {
+                name: "Gift card",
+                price: "price_demo_gift",
+                unit_amount: 1990,
+                quantity: 3,
+                sku: "GC-20",
+                decimal_only: true,
+            }],
+            created: now - Duration::minutes(5),
+            expires_at: now + Duration::hours(24) - Duration::minutes(5),
+            order: "demo-1005",
         },
     ];
     list.into_iter().map(|session| (session.id.to_owned(), session)).collect()
@@ -131,28 +177,45 @@ impl DemoSession {
             .items
             .iter()
             .map(|item| {
+                // `unit_amount_decimal` is the same amount in minor units as a decimal string.
+                let unit_amount = if item.decimal_only { Value::Null } else { json!(item.unit_amount) };
                 json!({"quantity": item.quantity, "price": item.price,
                        "price_data": {"id": item.price, "currency": self.iso, "type": "one_time",
-                                      "unit_amount": item.unit_amount,
+                                      "billing_scheme": "per_unit", "unit_amount": unit_amount,
+                                      "unit_amount_decimal": format!("{}.000000000000", item.unit_amount),
                                       "product_data": {"name": item.name, "active": true}},
-                       "metadata": {}})
+                       "metadata": {"sku": item.sku}})
             })
             .collect();
+        let embedded = self.ui_mode == "embedded";
+        // An embedded session returns the customer to `return_url`; it has no success, cancel or
+        // after-completion redirect (those belong to hosted pages).
+        let url = |text: &str| if embedded { Value::Null } else { Value::from(text) };
+        let return_url = if embedded {
+            Value::from(format!("https://shop.example.com/return?checkout={}", self.id))
+        } else {
+            Value::Null
+        };
+        let after_completion = if embedded {
+            json!({"type": "hosted", "hosted": {"custom_message": null}})
+        } else {
+            json!({"type": "redirect", "redirect": {"url": "https://shop.example.com/thank-you"}})
+        };
         json!({
             "id": self.id,
             "currency": currency,
             "description": format!("Demo order {}", self.order),
             "mode": "payment",
-            "ui_mode": "hosted",
+            "ui_mode": self.ui_mode,
             "amount_total": subtotal + self.tax + shipping,
             "amount_subtotal": subtotal,
             "total_details": {"amount_discount": 0, "amount_shipping": shipping, "amount_tax": self.tax},
             "shipping_options": options,
             "shipping_cost": shipping_cost,
-            "url": format!("https://checkout.example.com/pay/{}", self.id),
-            "cancel_url": "https://shop.example.com/cart",
-            "success_url": "https://shop.example.com/thank-you",
-            "return_url": null,
+            "url": if embedded { Value::Null } else { Value::from(format!("https://checkout.example.com/pay/{}", self.id)) },
+            "cancel_url": url("https://shop.example.com/cart"),
+            "success_url": url("https://shop.example.com/thank-you"),
+            "return_url": return_url,
             "payment_method_types": ["card"],
             "submit_type": "auto",
             "client_reference_id": self.order,
@@ -160,7 +223,7 @@ impl DemoSession {
             "expires_at": timestamp::format(self.expires_at),
             "line_items": items,
             "metadata": {"order_id": self.order},
-            "after_completion": {"type": "redirect", "redirect": {"url": "https://shop.example.com/thank-you"}},
+            "after_completion": after_completion,
             "locale": null,
             "customer": null,
             "customer_email": null,

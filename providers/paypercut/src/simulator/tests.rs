@@ -238,3 +238,31 @@ fn adapter_and_simulator_agree() {
     let complete = round_trip(&sim, adapter.as_ref(), None, &ctx("chk_demo_complete", "unused")).unwrap();
     assert_eq!(complete.status, SessionStatus::Complete);
 }
+
+#[test]
+fn embedded_sessions_return_to_return_url_and_price_lines_by_decimal() {
+    let settings = settings(None);
+    let setup = ProviderSetup { name: "pp", settings: &settings, secrets: &InlineSecrets };
+    let adapter = (crate::FACTORY.build)(&setup).unwrap();
+    let sim = simulator(None);
+
+    // The wire shape the adapter must read: a price id, `price_data` whose `unit_amount` is null
+    // beside `unit_amount_decimal`, no line id or total, and `return_url` instead of `success_url`.
+    let (status, raw) = call(&sim, "GET", "/v1/checkouts/chk_demo_embedded", &[AUTH], "");
+    assert_eq!((status, raw["ui_mode"].as_str(), &raw["success_url"]), (200, Some("embedded"), &Value::Null));
+    let line = &raw["line_items"][0];
+    assert_eq!((&line["price"], &line["price_data"]["unit_amount"]), (&json!("price_demo_gift"), &Value::Null));
+    assert!(line.get("id").is_none() && line.get("amount_total").is_none());
+
+    let session = round_trip(&sim, adapter.as_ref(), None, &ctx("chk_demo_embedded", "unused")).unwrap();
+    let redirects = session.redirects.as_ref().unwrap();
+    assert_eq!(redirects.success_url.as_deref(), Some("https://shop.example.com/return?checkout=chk_demo_embedded"));
+    let items = session.line_items.as_ref().unwrap();
+    assert_eq!(
+        (items[0].id.as_deref(), items[0].name.as_deref(), items[0].quantity, items[0].unit_amount),
+        (None, Some("Gift card"), Some(3), Some(1990))
+    );
+    assert_eq!((items[0].amount_total, items[0].sku.as_deref()), (None, Some("GC-20")));
+    assert_eq!(session.amounts.subtotal, Some(5970));
+    assert!(session.warnings.is_empty(), "{:?}", session.warnings);
+}
