@@ -94,11 +94,11 @@ DELIBERATE_DEVIATIONS = {
     "paypercut/09-closed-session-nested-error": "error object under `error` (Paypercut's PrestaShop plugin reads "
                                                 "it there too); the docs and the description have it top-level",
     "paypercut/14-authentication-failed": "same nested error form as 09",
+    "paypercut/24-retrieve-unexpanded-shipping-rates": "`shipping_options[].shipping_rate` as bare ids (a GET "
+                                                          "without `expand`); the description shows expanded rates",
     "crypto-invoice/08-retrieve-absent-amount": "a session without `amount` (required by the description, which "
                                                 "infers it from the docs' examples): null amounts plus a warning",
     "crypto-invoice/28-error-single-object-tolerated": "`errors` as one object, not the documented array: tolerated",
-    "mattilda/09-error-422-validation-detail": "sends `sku`/`external_identifier` over Mattilda's 200 characters "
-                                               "(the unified schema allows 255) to show how Mattilda's 422 maps back",
 }
 
 

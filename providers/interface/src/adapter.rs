@@ -170,11 +170,70 @@ pub struct ProviderSetup<'a> {
 
 impl ProviderSetup<'_> {
     /// Deserialize the settings into the adapter's own config type (which should use
-    /// `deny_unknown_fields`, so a typo is an error naming the key).
+    /// `deny_unknown_fields`, so a typo is an error naming the key). The error names the key
+    /// (its path in the table) and never the value: a value in the wrong place may be a secret.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
-        serde_json::from_value(Value::Object(self.settings.clone()))
-            .map_err(|e| ConfigError::new(self.name, e.to_string()))
+        serde_path_to_error::deserialize(Value::Object(self.settings.clone())).map_err(|error| {
+            let path = error.path().to_string();
+            let key = if path == "." { self.name.to_owned() } else { path };
+            ConfigError::new(key, without_values(&error.into_inner().to_string()))
+        })
     }
+}
+
+/// A serde message with the values it quotes left out: `invalid type: string "sk_live_…",
+/// expected …` becomes `invalid type: a string, expected …`, and `unknown variant `…`` loses the
+/// variant written. Field names (keys) stay.
+pub fn without_values(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            return match unexpected_kind(rest) {
+                Some((kind, after)) => format!("{prefix}{kind}{after}"),
+                None => format!("{prefix}the value written is not accepted here (not shown)"),
+            };
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        for tail in ["`, expected ", "`, there are no variants"] {
+            if let Some(at) = rest.find(tail) {
+                return format!("unknown variant{}", &rest[at + 1..]);
+            }
+        }
+        return "unknown variant".to_owned();
+    }
+    message.to_owned()
+}
+
+/// serde's rendering of an unexpected value (`string "…"`, `integer `7``, …) at the start of
+/// `text`: its kind, and the text after the value.
+fn unexpected_kind(text: &str) -> Option<(&'static str, &str)> {
+    if let Some(quoted) = text.strip_prefix("string \"") {
+        // `{:?}` of a string: escapes start with `\`, the value ends at the first bare `"`.
+        let mut escaped = false;
+        for (at, c) in quoted.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => return Some(("a string", &quoted[at + 1..])),
+                _ => {}
+            }
+        }
+        return None;
+    }
+    let kinds = [
+        ("integer `", "an integer"),
+        ("floating point `", "a number"),
+        ("boolean `", "a boolean"),
+        ("character `", "a character"),
+    ];
+    let quoted = kinds.into_iter().find_map(|(prefix, kind)| {
+        let value = text.strip_prefix(prefix)?;
+        let end = value.find('`')?;
+        Some((kind, &value[end + 1..]))
+    });
+    // Kinds serde renders without a value.
+    let bare = ["map", "sequence", "unit value", "Option value", "byte array", "newtype struct", "enum"];
+    quoted.or_else(|| bare.into_iter().find_map(|kind| Some((kind, text.strip_prefix(kind)?))))
 }
 
 /// One registry entry: how to build a provider kind's adapter and its simulator.

@@ -237,7 +237,9 @@ pub fn run_case(adapter: &dyn Adapter, case: &Case) -> Result<(), String> {
         }
     };
     match parsed {
-        Ok(session) => {
+        Ok(mut session) => {
+            // As the gateway answers it: with what the adapter noticed while building.
+            session.warnings.extend_from_slice(crate::wire::build_warnings(&request));
             let mut got = serde_json::to_value(&session).map_err(|e| e.to_string())?;
             if let Some(object) = got.as_object_mut() {
                 object.remove("provider");

@@ -12,6 +12,10 @@ pub fn exponent(code: &str) -> Option<u32> {
     match code {
         "SATS" | "SAT" => Some(0),
         "BTC" => Some(8),
+        // Stablecoins (Speed, API 2022-10-15, on Ethereum, Solana and Tron): like BTC's satoshi,
+        // the token's own smallest unit, 6 decimals for both on all three chains, so every
+        // amount a chain can settle is a whole number of unified minor units.
+        "USDT" | "USDC" => Some(6),
         // ISO 4217 zero-decimal currencies.
         "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
         | "VUV" | "XAF" | "XOF" | "XPF" => Some(0),
@@ -155,6 +159,8 @@ mod tests {
         assert_eq!(exponent("KWD"), Some(3));
         assert_eq!(exponent("BTC"), Some(8));
         assert_eq!(exponent("SATS"), Some(0));
+        assert_eq!(exponent("usdt"), Some(6));
+        assert_eq!(exponent("USDC"), Some(6));
         assert_eq!(exponent("XYZ"), None);
         assert_eq!(exponent("us1"), None);
     }

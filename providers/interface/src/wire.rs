@@ -13,6 +13,26 @@ pub const JSON: &str = "application/json";
 pub const FORM: &str = "application/x-www-form-urlencoded";
 pub const REDACTED: &str = "[redacted]";
 
+/// What an adapter noticed while building an update that the client should hear about (e.g. a
+/// value it had to clamp into the provider's range). It rides in the request's extensions, since
+/// the adapter is pure and the provider's answer alone cannot tell; the gateway adds it to the
+/// unified answer's `warnings` once the update succeeded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildWarnings(pub Vec<crate::Warning>);
+
+/// Attach `warnings` to a built request (nothing when there are none).
+pub fn with_warnings(mut request: ProviderRequest, warnings: Vec<crate::Warning>) -> ProviderRequest {
+    if !warnings.is_empty() {
+        request.extensions_mut().insert(BuildWarnings(warnings));
+    }
+    request
+}
+
+/// The warnings an adapter attached to `request` while building it.
+pub fn build_warnings(request: &ProviderRequest) -> &[crate::Warning] {
+    request.extensions().get::<BuildWarnings>().map_or(&[], |w| w.0.as_slice())
+}
+
 /// Start a request with `method` and `path_and_query`.
 pub fn request(method: http::Method, path_and_query: &str) -> http::request::Builder {
     http::Request::builder().method(method).uri(path_and_query)

@@ -3,26 +3,42 @@
 //! Mattilda's update is a `PUT` and the docs do not say whether fields it omits are kept or
 //! cleared. So the body always carries the full updatable state that the session reports
 //! ([`CARRIED`]), with the client's changes applied: correct under either reading, and a
-//! repeat of the same PUT is a pure overwrite. In a preview there is no current state and the
-//! body shows only the changes.
+//! repeat of the same PUT is a pure overwrite. Three carried values are derived, not copied:
+//! `expires_in` (the remaining lifetime, see `expiry`), `amount` next to a new cart (recomputed
+//! with the `totals` rule) and `buyer.display_name` next to a new billing name (see `buyer`).
+//! In a preview there is no current state and the body shows only the changes.
 
 use checkout_provider_interface::adapter::merge_provider_options;
-use checkout_provider_interface::{
-    AdapterError, AddressPatch, DetailsPatch, FieldProblem, LineItem, LineItemForm, Patch, UnifiedUpdate,
-};
+use checkout_provider_interface::{AdapterError, FieldProblem, Patch, UnifiedUpdate, Warning};
 use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::{buyer, cart, expiry, totals};
 
 /// `CheckoutSession` fields that `CheckoutSessionUpdate` also accepts, copied from the current
-/// session unless the update sets them. (`expires_in` cannot be: the session reports only
-/// `expires_at`.)
+/// session unless the update sets them. (`expires_in` is derived from `expires_at`, see `expiry`.)
 pub const CARRIED: [&str; 7] =
     ["cart_items", "metadata", "buyer", "airline", "amount", "currency", "payment_service_id"];
 
-/// The PUT body for `update` over `current` (the session object, or empty in a preview).
-pub fn update_body(update: &UnifiedUpdate, current: &Map<String, Value>) -> Result<Map<String, Value>, AdapterError> {
+/// The PUT body and what the client should be told about it.
+#[derive(Debug)]
+pub struct Built {
+    pub body: Map<String, Value>,
+    pub warnings: Vec<Warning>,
+}
+
+/// The PUT body for `update` over `current` (the session read first; `None` in a preview).
+pub fn update_body(
+    update: &UnifiedUpdate,
+    current: Option<&Map<String, Value>>,
+    now: OffsetDateTime,
+) -> Result<Built, AdapterError> {
+    let empty = Map::new();
+    let state = current.unwrap_or(&empty);
+    let currency = update.currency.clone().or_else(|| text(state, "currency"));
     let mut body = Map::new();
     if let Some(items) = &update.line_items {
-        body.insert("cart_items".to_owned(), cart_items(items)?);
+        body.insert("cart_items".to_owned(), cart::cart_items(items, currency.as_deref())?);
     }
     if let Some(currency) = &update.currency {
         body.insert("currency".to_owned(), Value::String(currency.to_ascii_uppercase()));
@@ -30,59 +46,57 @@ pub fn update_body(update: &UnifiedUpdate, current: &Map<String, Value>) -> Resu
     if let Some(seconds) = update.expires_in {
         body.insert("expires_in".to_owned(), Value::from(seconds));
     }
-    if let Some(metadata) = merged_metadata(update, current.get("metadata")) {
+    if let Some(metadata) = merged_metadata(update, state.get("metadata")) {
         body.insert("metadata".to_owned(), metadata);
     }
-    if let Some(buyer) = merged_buyer(update, current.get("buyer")) {
+    if let Some(buyer) = buyer::merged(update, state.get("buyer")) {
         body.insert("buyer".to_owned(), buyer);
     }
-    // Options may set what the unified body did not, including carried fields (e.g. `airline`).
+    // Options may set what the unified body did not, including carried fields (e.g. `airline`,
+    // `amount`, `expires_in`): then the client's value is sent, not a derived one.
     merge_provider_options(&mut body, update, "mattilda")?;
+    let mut warnings = Vec::new();
+    if let Some(current) = current {
+        // Also refuses an expired session, whatever the update.
+        let expiry = expiry::for_update(update, current, now)?;
+        if !body.contains_key("expires_in") {
+            body.insert("expires_in".to_owned(), Value::from(expiry.seconds));
+            warnings.extend(expiry.warning);
+        }
+        // A cart the client sent (unified or as options) never goes out next to the old amount.
+        if body.contains_key("cart_items") && !body.contains_key("amount") {
+            if let Some(amount) = recomputed_amount(&body, current)? {
+                body.insert("amount".to_owned(), Value::from(amount));
+            }
+        }
+    }
     for key in CARRIED {
-        if let Some(value) = current.get(key).filter(|v| !v.is_null()) {
+        if let Some(value) = state.get(key).filter(|v| !v.is_null()) {
             body.entry(key.to_owned()).or_insert_with(|| value.clone());
         }
     }
-    Ok(body)
+    Ok(Built { body, warnings })
 }
 
-fn cart_items(items: &[LineItem]) -> Result<Value, AdapterError> {
-    let mut unsupported = Vec::new();
-    let mut cart = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        // The gateway's capability check refuses these first; never send a silently altered cart.
-        if item.form() != LineItemForm::AdHoc {
-            unsupported.push(FieldProblem::new(
-                format!("/line_items/{index}"),
-                "mattilda takes ad-hoc items only (no item ids or catalog prices)",
-            ));
-            continue;
-        }
-        cart.push(Value::Object(cart_item(item)));
+/// The new cart's total, when the session states an `amount` (which must agree with its cart;
+/// a session without one gets none). `None` when the cart lacks a figure: Mattilda refuses
+/// such a cart anyway, and the stale amount is still not sent.
+fn recomputed_amount(body: &Map<String, Value>, current: &Map<String, Value>) -> Result<Option<i64>, AdapterError> {
+    if current.get("amount").is_none_or(Value::is_null) {
+        return Ok(None);
     }
-    if unsupported.is_empty() { Ok(Value::Array(cart)) } else { Err(AdapterError::Unsupported(unsupported)) }
+    let cart = body.get("cart_items").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_object);
+    match totals::of_cart(cart).total() {
+        Some(total) if total < 0 => Err(AdapterError::Invalid(vec![FieldProblem::new(
+            "/line_items",
+            format!("the cart's reductions exceed its value (total {total}); mattilda's amount cannot be negative"),
+        )])),
+        total => Ok(total),
+    }
 }
 
-/// One ad-hoc item as a `CartItem`; every unified item field has a Mattilda field.
-fn cart_item(item: &LineItem) -> Map<String, Value> {
-    let mut out = Map::new();
-    let mut put = |key: &str, value: Option<Value>| {
-        if let Some(value) = value {
-            out.insert(key.to_owned(), value);
-        }
-    };
-    put("name", item.name.clone().map(Value::String));
-    put("quantity", item.quantity.map(Value::from));
-    put("unit_amount", item.unit_amount.map(Value::from));
-    put("discount_amount", item.discount_amount.map(Value::from));
-    put("tax_amount", item.tax_amount.map(Value::from));
-    put("external_identifier", item.external_id.clone().map(Value::String));
-    put("sku", item.sku.clone().map(Value::String));
-    put("product_url", item.product_url.clone().map(Value::String));
-    put("image_url", item.image_url.clone().map(Value::String));
-    put("categories", item.categories.clone().map(|c| Value::Array(c.into_iter().map(Value::String).collect())));
-    put("product_type", item.product_type.clone().map(Value::String));
-    out
+fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
+    map.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
 /// The full map after the merge patch; `None` when the update leaves metadata alone.
@@ -103,139 +117,96 @@ fn merged_metadata(update: &UnifiedUpdate, current: Option<&Value>) -> Option<Va
     Some(Value::Object(map))
 }
 
-/// The session's buyer with the details patches applied; `None` when neither is touched.
-fn merged_buyer(update: &UnifiedUpdate, current: Option<&Value>) -> Option<Value> {
-    if update.shipping_details.is_absent() && update.billing_details.is_absent() {
-        return None;
-    }
-    let mut buyer = current.and_then(Value::as_object).cloned().unwrap_or_default();
-    for (key, patch) in [("shipping_details", &update.shipping_details), ("billing_details", &update.billing_details)] {
-        let merged = match patch {
-            Patch::Absent => continue,
-            Patch::Clear => Value::Null,
-            Patch::Set(details) => merged_details(buyer.get(key), details),
-        };
-        buyer.insert(key.to_owned(), merged);
-    }
-    Some(Value::Object(buyer))
-}
-
-/// Details merged key by key; fields Mattilda has and we do not (e.g. `tax_id`) are kept.
-/// `name` is not a Mattilda field: `capabilities::check` accepts it only as the display form of
-/// `first_name` + `last_name`, which are sent.
-fn merged_details(current: Option<&Value>, patch: &DetailsPatch) -> Value {
-    let mut out = current.and_then(Value::as_object).cloned().unwrap_or_default();
-    apply(&mut out, "first_name", &patch.first_name, str::to_owned);
-    apply(&mut out, "last_name", &patch.last_name, str::to_owned);
-    apply(&mut out, "email_address", &patch.email, str::to_owned);
-    apply(&mut out, "phone_number", &patch.phone, str::to_owned);
-    match &patch.address {
-        Patch::Absent => {}
-        Patch::Clear => {
-            out.insert("address".to_owned(), Value::Null);
-        }
-        Patch::Set(address) => {
-            let merged = merged_address(out.get("address"), address);
-            out.insert("address".to_owned(), merged);
-        }
-    }
-    Value::Object(out)
-}
-
-fn merged_address(current: Option<&Value>, patch: &AddressPatch) -> Value {
-    let mut out = current.and_then(Value::as_object).cloned().unwrap_or_default();
-    // Mattilda-only fields derived from ones the client changes would go stale: `state_code`
-    // (ISO 3166-2) encodes state and country, `house_number_or_name` repeats part of line 1.
-    if !patch.state.is_absent() || !patch.country.is_absent() {
-        out.remove("state_code");
-    }
-    if !patch.line1.is_absent() {
-        out.remove("house_number_or_name");
-    }
-    apply(&mut out, "line1", &patch.line1, str::to_owned);
-    apply(&mut out, "line2", &patch.line2, str::to_owned);
-    apply(&mut out, "city", &patch.city, str::to_owned);
-    apply(&mut out, "state", &patch.state, str::to_owned);
-    apply(&mut out, "postal_code", &patch.postal_code, str::to_owned);
-    // Mattilda's pattern is `^[A-Z]{2}$`; the unified schema accepts the code in any case.
-    apply(&mut out, "country", &patch.country, str::to_ascii_uppercase);
-    Value::Object(out)
-}
-
-/// `null` clears explicitly (the schema allows it everywhere here), so a deep-merging server
-/// could not keep the old value either.
-fn apply(map: &mut Map<String, Value>, key: &str, patch: &Patch<String>, convert: fn(&str) -> String) {
-    match patch {
-        Patch::Absent => {}
-        Patch::Clear => {
-            map.insert(key.to_owned(), Value::Null);
-        }
-        Patch::Set(value) => {
-            map.insert(key.to_owned(), Value::String(convert(value)));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use checkout_provider_interface::UnifiedUpdate;
+    use checkout_provider_interface::{AdapterError, UnifiedUpdate};
     use serde_json::{Map, Value, json};
+    use time::macros::datetime;
 
     use super::update_body;
 
-    fn body(update: Value, current: &Value) -> Value {
+    const NOW: time::OffsetDateTime = datetime!(2026-11-23 12:00:00 UTC);
+
+    fn built(update: Value, current: Option<&Value>) -> Result<(Value, Vec<String>), AdapterError> {
         let update: UnifiedUpdate = serde_json::from_value(update).unwrap_or_else(|e| panic!("{e}"));
-        let current: Map<String, Value> = current.as_object().cloned().unwrap_or_default();
-        update_body(&update, &current).map(Value::Object).unwrap_or_else(|e| panic!("{e}"))
+        let current: Option<Map<String, Value>> = current.and_then(Value::as_object).cloned();
+        let built = update_body(&update, current.as_ref(), NOW)?;
+        Ok((Value::Object(built.body), built.warnings.into_iter().map(|w| w.code).collect()))
+    }
+
+    fn body(update: Value, current: &Value) -> Value {
+        built(update, Some(current)).map(|(body, _)| body).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
-    fn untouched_state_is_carried_and_metadata_merged() {
-        let current = json!({"id": "x", "expires_at": "t", "type": "checkout-session", "payment_method": null,
-            "cart_items": [{"name": "A", "quantity": 1, "unit_amount": 5}], "metadata": {"a": "1", "b": "2"},
-            "currency": "USD", "amount": 5, "buyer": null});
-        let got = body(json!({"metadata": {"b": null, "c": "3"}}), &current);
+    fn untouched_state_is_carried_with_the_remaining_lifetime() {
+        let current = json!({"id": "x", "expires_at": "2026-11-24T10:00:00Z", "type": "checkout-session",
+            "payment_method": null, "cart_items": [{"name": "A", "quantity": 1, "unit_amount": 5}],
+            "metadata": {"a": "1", "b": "2"}, "currency": "USD", "amount": 5, "buyer": null});
+        let got = built(json!({"metadata": {"b": null, "c": "3"}}), Some(&current)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             got,
-            json!({"cart_items": [{"name": "A", "quantity": 1, "unit_amount": 5}],
-            "metadata": {"a": "1", "c": "3"}, "currency": "USD", "amount": 5})
+            (
+                json!({"cart_items": [{"name": "A", "quantity": 1, "unit_amount": 5}], "expires_in": 79200,
+                       "metadata": {"a": "1", "c": "3"}, "currency": "USD", "amount": 5}),
+                vec![]
+            )
         );
+        let short = json!({"expires_at": "2026-11-23T12:30:00Z"});
+        let got = built(json!({"metadata": {"a": "1"}}), Some(&short)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got, (json!({"metadata": {"a": "1"}, "expires_in": 3600}), vec!["expiry_clamped".to_owned()]));
+    }
+
+    #[test]
+    fn a_new_cart_gets_its_own_amount_never_the_stale_one() {
+        let current = json!({"expires_at": "2026-11-24T10:00:00Z", "amount": 9900, "currency": "USD",
+            "cart_items": [{"name": "Old", "quantity": 1, "unit_amount": 9900}]});
+        let got = body(
+            json!({"line_items": [
+                {"name": "Tripod", "quantity": 2, "unit_amount": 2500, "tax_amount": 400,
+                 "provider_options": {"mattilda": {"shipping_amount": 300}}},
+                {"name": "SPRING", "quantity": 1, "unit_amount": 1000, "product_type": "discount"}]}),
+            &current,
+        );
+        assert_eq!(got["amount"], 5000 + 400 + 300 - 1000);
+        // A session without an amount gets none; the client's own amount is sent as given.
+        let none = body(
+            json!({"line_items": [{"name": "A", "quantity": 1, "unit_amount": 1}]}),
+            &json!({"expires_at": "2026-11-24T10:00:00Z", "amount": null}),
+        );
+        assert!(none.get("amount").is_none());
+        let own = body(
+            json!({"line_items": [{"name": "A", "quantity": 1, "unit_amount": 1}],
+            "provider_options": {"mattilda": {"amount": 7}}}),
+            &current,
+        );
+        assert_eq!(own["amount"], 7);
+        // Without new items the cart and its amount are carried together.
+        assert_eq!(body(json!({"metadata": {"k": "v"}}), &current)["amount"], 9900);
+        let negative = built(
+            json!({"line_items": [{"name": "G", "quantity": 1, "unit_amount": 10,
+            "product_type": "gift_card"}]}),
+            Some(&current),
+        );
+        assert!(matches!(negative, Err(AdapterError::Invalid(p)) if p[0].pointer == "/line_items"));
     }
 
     #[test]
     fn a_preview_shows_only_the_changes() {
-        let got =
-            body(json!({"metadata": {"k": "v", "gone": null}, "currency": "eur", "expires_in": 3600}), &json!({}));
-        assert_eq!(got, json!({"metadata": {"k": "v"}, "currency": "EUR", "expires_in": 3600}));
-    }
-
-    #[test]
-    fn details_merge_into_the_current_buyer() {
-        let current = json!({"buyer": {"display_name": "J", "billing_details": {"first_name": "A", "tax_id": {"value": "1", "kind": "us.ein"},
-            "address": {"line1": "old", "line2": "flat 2", "organization": "Acme", "state_code": "US-CA"}}}});
-        let got = body(
-            json!({"billing_details": {"last_name": "B", "phone": null, "address": {"line2": null, "country": "us"}},
-                   "shipping_details": null}),
-            &current,
-        );
-        assert_eq!(
-            got,
-            json!({"buyer": {"display_name": "J", "shipping_details": null, "billing_details": {
-            "first_name": "A", "last_name": "B", "phone_number": null, "tax_id": {"value": "1", "kind": "us.ein"},
-            "address": {"line1": "old", "line2": null, "organization": "Acme", "country": "US"}}}})
-        );
+        let got = built(json!({"metadata": {"k": "v", "gone": null}, "currency": "eur", "expires_in": 3600}), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got, (json!({"metadata": {"k": "v"}, "currency": "EUR", "expires_in": 3600}), vec![]));
     }
 
     #[test]
     fn options_may_override_carried_state_but_not_unified_fields() {
+        let current = json!({"airline": {"booking_code": "OLD"}, "expires_at": "2026-11-24T10:00:00Z"});
         let got = body(
-            json!({"provider_options": {"mattilda": {"airline": {"booking_code": "X"}}}}),
-            &json!({"airline": {"booking_code": "OLD"}}),
+            json!({"provider_options": {"mattilda": {"airline": {"booking_code": "X"}, "expires_in": 5000}}}),
+            &current,
         );
-        assert_eq!(got, json!({"airline": {"booking_code": "X"}}));
-        let update: UnifiedUpdate = serde_json::from_value(json!({"currency": "USD",
-            "provider_options": {"mattilda": {"currency": "EUR"}}}))
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert!(update_body(&update, &Map::new()).is_err());
+        assert_eq!(got, json!({"airline": {"booking_code": "X"}, "expires_in": 5000}));
+        let conflict = built(json!({"currency": "USD", "provider_options": {"mattilda": {"currency": "EUR"}}}), None);
+        assert!(conflict.is_err());
     }
 }

@@ -19,6 +19,10 @@ pub static CAPABILITIES: Capabilities = Capabilities {
         (Feature::ItemProductUrl, Support::Native("`cart_items[].product_url`")),
         (Feature::ItemCategories, Support::Native("`cart_items[].categories`")),
         (Feature::ItemProductType, Support::Native("`cart_items[].product_type`")),
+        (
+            Feature::ItemProviderOptions,
+            Support::Native("merged into that `cart_items[i]` (e.g. `upc`, `seller_country`, `duty_amount`)"),
+        ),
         (Feature::Currency, Support::Native("`currency` (upper case)")),
         (
             Feature::ShippingDetails,
@@ -38,9 +42,14 @@ pub static CAPABILITIES: Capabilities = Capabilities {
 pub const PRODUCT_TYPES: [&str; 8] =
     ["physical", "discount", "shipping_fee", "sales_tax", "digital", "gift_card", "store_credit", "surcharge"];
 
-/// Rules that depend on values: names Mattilda cannot store, items it cannot take.
+/// Rules that depend on values: names Mattilda cannot store, items it cannot take, values over
+/// its length limits, per-item options that would overwrite a unified item field.
 pub fn check(update: &UnifiedUpdate) -> UpdateCheck {
     let mut check = UpdateCheck::default();
+    crate::limits::check(update, &mut check.unsupported);
+    if let Some(items) = &update.line_items {
+        check.invalid.extend(crate::cart::option_conflicts(items));
+    }
     for (index, item) in update.line_items.iter().flatten().enumerate() {
         if item.form() != LineItemForm::AdHoc {
             continue; // reported by the capability table

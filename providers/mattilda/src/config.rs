@@ -14,7 +14,7 @@ struct RawSettings {
     /// A ready bearer token (e.g. one minted by another service).
     #[serde(default)]
     token: Option<SecretRef>,
-    /// A PEM P-521 private key; the gateway signs a fresh ES512 JWT per call with it.
+    /// A PEM P-521 private key; the gateway signs a fresh ES512 JWT per attempt with it.
     #[serde(default)]
     private_key: Option<SecretRef>,
     /// Sent as `x-gr4vy-merchant-account-id` when set.

@@ -22,12 +22,14 @@ pub fn failure(response: &ProviderResponse) -> AdapterError {
     failure.into()
 }
 
-/// Gr4vy's documented statuses. 409 is its `duplicate_record`: for a session update that means
-/// a state the session cannot take, and repeating will not change it, so not updatable (never
-/// retried). 425 `too_early` means the resource is still being processed: transient.
+/// Gr4vy's documented statuses. 409 is its `duplicate_record` ("A duplicate record was
+/// found"): nothing says the session is closed, so it is not "not updatable"; it is a refusal
+/// of this request that repeating will not change, so rejected (never retried). An expired
+/// session is refused by the adapter itself before any PUT (see `expiry`). 425 `too_early`
+/// means the resource is still being processed: a transient conflict.
 fn class_for(status: u16) -> FailureClass {
     match status {
-        409 => FailureClass::NotUpdatable,
+        409 => FailureClass::Rejected,
         425 => FailureClass::Conflict,
         other => ProviderFailure::class_for_status(other),
     }
@@ -95,39 +97,46 @@ fn loc_pointer(loc: &[Value]) -> (bool, String) {
     (in_body, pointer)
 }
 
-/// A pointer into the Mattilda body → the unified request field that produced it. Fields only
-/// `provider_options.mattilda` (or the carried session state) can set land under it.
+/// A pointer into the Mattilda body → the unified request field that produced it.
+///
+/// The PUT also carries state the client never sent (the session's `amount`, `airline`,
+/// `payment_service_id`, the buyer's own fields, an address's `state_code`). A problem there is
+/// reported without a pointer (`""`; the provider's pointer stays in `param`): blaming a field
+/// the client did not send would be wrong, and the client may not have sent it. Item fields
+/// without a unified name can only come from the item's `provider_options.mattilda` (a carried
+/// cart is Mattilda's own, valid data); top-level fields Mattilda has and the session does not
+/// report (`country`, `intent`, …) only from `provider_options.mattilda`.
 pub fn unified_pointer(provider: &str) -> String {
     let tokens: Vec<&str> = provider.split('/').skip(1).collect();
     match tokens.as_slice() {
         [] | [""] => String::new(),
-        ["cart_items", index, field, rest @ ..] => {
-            let unified = match *field {
-                "external_identifier" => "external_id",
-                known @ ("name" | "quantity" | "unit_amount" | "discount_amount" | "tax_amount" | "sku"
-                | "product_url" | "image_url" | "categories" | "product_type") => known,
-                _ => return format!("/line_items/{index}"),
-            };
-            join(&["line_items", index, unified], rest)
-        }
+        ["cart_items", index, field, rest @ ..] => match *field {
+            "external_identifier" => join(&["line_items", index, "external_id"], rest),
+            known @ ("name" | "quantity" | "unit_amount" | "discount_amount" | "tax_amount" | "sku" | "product_url"
+            | "image_url" | "categories" | "product_type") => join(&["line_items", index, known], rest),
+            option => join(&["line_items", index, "provider_options", "mattilda", option], rest),
+        },
         ["cart_items", rest @ ..] => join(&["line_items"], rest),
         [field @ ("metadata" | "currency" | "expires_in"), rest @ ..] => join(&[field], rest),
         ["buyer", side @ ("shipping_details" | "billing_details"), rest @ ..] => details_pointer(side, rest),
+        ["buyer", ..] | ["amount" | "airline" | "payment_service_id", ..] => String::new(),
         rest => join(&["provider_options", "mattilda"], rest),
     }
 }
 
+/// Details fields the client can send map back; the buyer's carried extras (`tax_id`, an
+/// address's `state_code`, `house_number_or_name`, `organization`) get no pointer.
 fn details_pointer(side: &str, rest: &[&str]) -> String {
     match rest {
         [] => format!("/{side}"),
         ["email_address", ..] => format!("/{side}/email"),
         ["phone_number", ..] => format!("/{side}/phone"),
         [field @ ("first_name" | "last_name"), ..] => format!("/{side}/{field}"),
+        ["address"] => format!("/{side}/address"),
         ["address", field @ ("line1" | "line2" | "city" | "state" | "postal_code" | "country"), ..] => {
             format!("/{side}/address/{field}")
         }
-        ["address", ..] => format!("/{side}/address"),
-        _ => format!("/{side}"),
+        _ => String::new(),
     }
 }
 
@@ -149,14 +158,21 @@ mod tests {
             ("/cart_items/0/quantity", "/line_items/0/quantity"),
             ("/cart_items/2/external_identifier", "/line_items/2/external_id"),
             ("/cart_items/1/categories/0", "/line_items/1/categories/0"),
-            ("/cart_items/1/upc", "/line_items/1"),
+            ("/cart_items/1/upc", "/line_items/1/provider_options/mattilda/upc"),
+            ("/cart_items/0/duty_amount", "/line_items/0/provider_options/mattilda/duty_amount"),
             ("/cart_items", "/line_items"),
             ("/metadata/order~1id", "/metadata/order~1id"),
             ("/currency", "/currency"),
             ("/buyer/shipping_details/phone_number", "/shipping_details/phone"),
             ("/buyer/billing_details/address/country", "/billing_details/address/country"),
-            ("/buyer/billing_details/tax_id/value", "/billing_details"),
-            ("/airline/legs/0", "/provider_options/mattilda/airline/legs/0"),
+            ("/buyer/billing_details/tax_id/value", ""),
+            ("/buyer/billing_details/address/state_code", ""),
+            ("/buyer/shipping_details/address", "/shipping_details/address"),
+            ("/buyer/display_name", ""),
+            ("/airline/legs/0", ""),
+            ("/amount", ""),
+            ("/payment_service_id", ""),
+            ("/intent", "/provider_options/mattilda/intent"),
             ("", ""),
             ("/", ""),
         ];

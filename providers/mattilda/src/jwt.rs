@@ -1,4 +1,4 @@
-//! ES512 JWTs as Mattilda (Gr4vy) expects them, signed per call by the gateway.
+//! ES512 JWTs as Mattilda (Gr4vy) expects them, signed by the gateway for each attempt.
 //!
 //! The token follows what Gr4vy's own SDKs send (`gr4vy-python` `auth.py`, `gr4vy-typescript`
 //! `src/lib/auth.ts` + `helpers.ts`): header `{alg: ES512, kid, typ: JWT}`, claims `iss`, `iat`,

@@ -1,18 +1,24 @@
 //! The Mattilda adapter (Mattilda is a white label of Gr4vy): `PUT /checkout/sessions/{id}` with
 //! a JSON `CheckoutSessionUpdate`, `GET` on the same path, UUID session ids, and a bearer token
-//! that is either configured or an ES512 JWT the gateway signs per call with the merchant's P-521
-//! key. The session object has no status and no merge semantics, so the adapter reads the session
+//! that is either configured or an ES512 JWT the gateway signs per attempt with the merchant's
+//! P-521 key. The session object has no status and no merge semantics, so the adapter reads the session
 //! before every update and sends the full state with the client's changes applied (metadata and
 //! buyer merges are emulated this way). See `README.md` for the mapping and its sources.
 
 mod body;
+mod buyer;
 mod capabilities;
+mod cart;
 mod config;
 mod error;
+mod expiry;
 pub mod jwt;
+mod limits;
 mod request;
 mod response;
 mod simulator;
+mod totals;
+mod units;
 
 use std::sync::Arc;
 
@@ -23,6 +29,7 @@ use checkout_provider_interface::{
 };
 
 pub use simulator::{DEMO_SESSION_EMPTY, DEMO_SESSION_EXPIRED, DEMO_SESSION_OPEN};
+pub use units::UNITS;
 
 pub static FACTORY: ProviderFactory =
     ProviderFactory { kind: "mattilda", capabilities: &capabilities::CAPABILITIES, build, simulator: build_simulator };
@@ -89,6 +96,10 @@ impl Adapter for Mattilda {
 
     fn parse_session(&self, response: &ProviderResponse, ctx: &Context) -> Result<UnifiedSession, AdapterError> {
         response::parse_session(response, ctx)
+    }
+
+    fn attempt_headers(&self, access: Access, ctx: &Context, _attempt: u32) -> Result<http::HeaderMap, AdapterError> {
+        request::attempt_headers(&self.settings, access, ctx)
     }
 
     fn retry_advice(&self, response: &ProviderResponse) -> Option<bool> {
@@ -158,10 +169,43 @@ mod tests {
         let keyed = adapter(&json!({"private_key": {"value": DEMO_PRIVATE_KEY}}));
         let update =
             serde_json::from_value(json!({"metadata": {"a": "b", "c": null}})).unwrap_or_else(|e| panic!("{e}"));
-        let request = keyed.build_update(&update, None, &context()).unwrap_or_else(|e| panic!("{e}"));
+        let built = keyed.build_update(&update, None, &context()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(built.headers().get(http::header::AUTHORIZATION).is_none(), "minted per attempt, not built");
+        let request = checkout_provider_interface::for_attempt(keyed.as_ref(), built, Access::Write, &context(), 1)
+            .unwrap_or_else(|e| panic!("{e}"));
         let shown = checkout_provider_interface::wire::describe_request(&request, true);
         assert_eq!(shown["headers"]["authorization"], "[redacted]");
         assert_eq!(shown["body"], json!({"metadata": {"a": "b"}}));
+    }
+
+    #[test]
+    fn each_attempt_is_signed_with_its_own_clock_nonce_and_scope() {
+        let keyed = adapter(&json!({"private_key": {"value": DEMO_PRIVATE_KEY}}));
+        let signer = KeySigner::from_pem(DEMO_PRIVATE_KEY).unwrap_or_else(|e| panic!("{e}"));
+        let first = context();
+        let later = Context { now: first.now + time::Duration::seconds(40), nonce: "nonce-2".to_owned(), ..context() };
+        let mut seen = Vec::new();
+        for (ctx, access, attempt, scope) in [
+            (&first, Access::Write, 1, "checkout-sessions.write"),
+            (&later, Access::Write, 2, "checkout-sessions.write"),
+            (&first, Access::Read, 1, "checkout-sessions.read"),
+        ] {
+            let headers = keyed.attempt_headers(access, ctx, attempt).unwrap_or_else(|e| panic!("{e}"));
+            let auth = headers.get(http::header::AUTHORIZATION).unwrap_or_else(|| panic!("no authorization"));
+            assert!(auth.is_sensitive());
+            let jwt = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+            let claims =
+                verify(jwt, signer.verifying_key(), signer.kid(), ctx.now, 0).unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(
+                (claims.iat, claims.jti.as_str(), claims.scopes.as_slice()),
+                (ctx.now.unix_timestamp(), ctx.nonce.as_str(), [scope.to_owned()].as_slice())
+            );
+            seen.push(claims.jti);
+        }
+        assert_ne!(seen[0], seen[1], "a retry carries a fresh jti");
+        // The built requests carry no credential of their own, only the routing header.
+        let retrieve = keyed.build_retrieve(&first).unwrap_or_else(|e| panic!("{e}"));
+        assert!(retrieve.headers().get(http::header::AUTHORIZATION).is_none());
     }
 
     #[test]

@@ -1,4 +1,10 @@
-//! Unified update / retrieve → Mattilda HTTP requests (path, credentials, body).
+//! Unified update / retrieve → Mattilda HTTP requests (path, body), and the credentials each
+//! attempt carries.
+//!
+//! Requests are built without credentials. `attempt_headers` mints them for one attempt at the
+//! moment it is sent, with that attempt's clock and nonce: a JWT's `iat`/`nbf`/`exp` then hold
+//! however long the idempotency wait, the read and earlier attempts took, and every attempt
+//! carries its own `jti`.
 
 use checkout_provider_interface::{
     Access, AdapterError, Context, ProviderRequest, ProviderResponse, UnifiedUpdate, wire,
@@ -11,24 +17,40 @@ pub const SCOPE_READ: &str = "checkout-sessions.read";
 pub const SCOPE_WRITE: &str = "checkout-sessions.write";
 pub const MERCHANT_HEADER: &str = "x-gr4vy-merchant-account-id";
 
-/// `PUT /checkout/sessions/{id}` with the full merged state (see `body`).
+/// `PUT /checkout/sessions/{id}` with the full merged state (see `body`). Warnings about the
+/// update (an expiry Mattilda's range moved) ride along as the request's `BuildWarnings`:
+/// the adapter is pure and the response alone cannot tell what the session was.
 pub fn build_update(
     settings: &Settings,
     update: &UnifiedUpdate,
     current: Option<&ProviderResponse>,
     ctx: &Context,
 ) -> Result<ProviderRequest, AdapterError> {
-    let current = current_session(current, ctx)?;
-    let body = crate::body::update_body(update, &current)?;
-    let bytes = serde_json::to_vec(&Value::Object(body)).map_err(AdapterError::unparseable)?;
+    let current = current.map(|response| current_session(response, ctx)).transpose()?;
+    let built = crate::body::update_body(update, current.as_ref(), ctx.now)?;
+    let bytes = serde_json::to_vec(&Value::Object(built.body)).map_err(AdapterError::unparseable)?;
     let builder = wire::request(http::Method::PUT, &session_path(ctx)).header(http::header::CONTENT_TYPE, wire::JSON);
-    wire::finish(with_credentials(builder, settings, &[SCOPE_WRITE], ctx)?, bytes)
+    let request = wire::finish(with_merchant(builder, settings), bytes)?;
+    Ok(wire::with_warnings(request, built.warnings))
 }
 
 /// `GET /checkout/sessions/{id}`, also the read before every update.
 pub fn build_retrieve(settings: &Settings, ctx: &Context) -> Result<ProviderRequest, AdapterError> {
     let builder = wire::request(http::Method::GET, &session_path(ctx));
-    wire::finish(with_credentials(builder, settings, &[SCOPE_READ], ctx)?, Vec::new())
+    wire::finish(with_merchant(builder, settings), Vec::new())
+}
+
+/// One attempt's `Authorization`: the operation's scope (`checkout-sessions.write` for the
+/// PUT, `.read` for the GET, as the description's `security` says), signed with the attempt's
+/// clock and with its nonce as `jti`.
+pub fn attempt_headers(settings: &Settings, access: Access, ctx: &Context) -> Result<http::HeaderMap, AdapterError> {
+    let scope = match access {
+        Access::Read => SCOPE_READ,
+        Access::Write => SCOPE_WRITE,
+    };
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::AUTHORIZATION, authorization(settings, &[scope], ctx)?);
+    Ok(headers)
 }
 
 /// Credentials for the passthrough proxy. Its paths are operator-chosen and not limited to
@@ -50,17 +72,12 @@ fn session_path(ctx: &Context) -> String {
     format!("/checkout/sessions/{}", wire::encode_segment(&ctx.session_id))
 }
 
-fn with_credentials(
-    builder: http::request::Builder,
-    settings: &Settings,
-    scopes: &[&str],
-    ctx: &Context,
-) -> Result<http::request::Builder, AdapterError> {
-    let mut builder = builder.header(http::header::AUTHORIZATION, authorization(settings, scopes, ctx)?);
-    if let Some(merchant) = &settings.merchant_account_id {
-        builder = builder.header(MERCHANT_HEADER, merchant.clone());
+/// The merchant account is routing, not a credential: it is part of the built request.
+fn with_merchant(builder: http::request::Builder, settings: &Settings) -> http::request::Builder {
+    match &settings.merchant_account_id {
+        Some(merchant) => builder.header(MERCHANT_HEADER, merchant.clone()),
+        None => builder,
     }
-    Ok(builder)
 }
 
 /// `Bearer <token>`: the configured token, or a fresh ES512 JWT (clock and `jti` from the context).
@@ -75,12 +92,9 @@ fn authorization(settings: &Settings, scopes: &[&str], ctx: &Context) -> Result<
     }
 }
 
-/// The session object from the read, or an empty state in a preview. A failed read is the
-/// update's failure (e.g. 404), mapped like any provider answer.
-fn current_session(current: Option<&ProviderResponse>, ctx: &Context) -> Result<Map<String, Value>, AdapterError> {
-    let Some(response) = current else {
-        return Ok(Map::new());
-    };
+/// The session object from the read. A failed read is the update's failure (e.g. 404), mapped
+/// like any provider answer.
+fn current_session(response: &ProviderResponse, ctx: &Context) -> Result<Map<String, Value>, AdapterError> {
     if !response.status().is_success() {
         return Err(crate::error::failure(response));
     }

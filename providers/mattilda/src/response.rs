@@ -1,7 +1,8 @@
 //! Mattilda `CheckoutSession` → [`UnifiedSession`].
 //!
 //! The object has no status: a session is `expired` once `expires_at` has passed (against the
-//! context's clock), else `open`. It has no totals either: amounts are derived from the cart.
+//! context's clock), else `open`. Its only total is the optional `amount`: the rest of the
+//! amounts are derived from the cart (see `totals`).
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,8 @@ use checkout_provider_interface::{
     Shipping, UnifiedSession, timestamp, wire,
 };
 use serde_json::{Map, Value};
+
+use crate::{totals, units};
 
 pub fn parse_session(response: &ProviderResponse, ctx: &Context) -> Result<UnifiedSession, AdapterError> {
     if !response.status().is_success() {
@@ -34,9 +37,10 @@ pub fn parse_session(response: &ProviderResponse, ctx: &Context) -> Result<Unifi
         .flatten()
         .filter_map(Value::as_object)
         .collect();
-    unified.amounts = amounts(&cart, session.get("amount").and_then(Value::as_i64));
+    let currency = text(session, "currency");
+    unified.amounts = amounts(&cart, session.get("amount").and_then(Value::as_i64), currency.as_deref());
     if session.get("cart_items").is_some_and(Value::is_array) {
-        unified.line_items = Some(cart.iter().map(|item| line_item(item)).collect());
+        unified.line_items = Some(cart.iter().map(|item| line_item(item, currency.as_deref())).collect());
     }
     unified.metadata = session.get("metadata").and_then(Value::as_object).map(|map| {
         map.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect::<BTreeMap<_, _>>()
@@ -64,38 +68,35 @@ fn amount(map: &Map<String, Value>, key: &str) -> Option<i64> {
     map.get(key).and_then(Value::as_i64)
 }
 
-/// Σ unit_amount × quantity, Σ discount, Σ tax, total = subtotal − discount + tax (Gr4vy's
-/// discount and tax are per line). Any missing or overflowing figure makes the sum unknown.
-/// Without a cart, the session's own `amount` (when present) is the total.
-fn amounts(cart: &[&Map<String, Value>], amount_field: Option<i64>) -> Amounts {
+/// The cart's totals by the `totals` rule (product types, per-item discount, tax, duty and
+/// shipping), in unified units. The session's own `amount`, where present, is the total: it is
+/// what Mattilda charges, and Mattilda refuses a cart that does not add up to it.
+fn amounts(cart: &[&Map<String, Value>], amount_field: Option<i64>, currency: Option<&str>) -> Amounts {
+    let unified = |amount: Option<i64>| amount.and_then(|a| units::from_provider(currency, a));
+    let total = unified(amount_field);
     if cart.is_empty() {
-        return Amounts { total: amount_field, ..Amounts::default() };
+        return Amounts { total, ..Amounts::default() };
     }
-    let sum = |f: &dyn Fn(&Map<String, Value>) -> Option<i64>| {
-        cart.iter().try_fold(0_i64, |acc, item| acc.checked_add(f(item)?))
-    };
-    let subtotal = sum(&|item| amount(item, "unit_amount")?.checked_mul(amount(item, "quantity")?));
-    let discount = sum(&|item| Some(amount(item, "discount_amount").unwrap_or(0)));
-    let tax = sum(&|item| Some(amount(item, "tax_amount").unwrap_or(0)));
-    let total = subtotal.zip(discount).zip(tax).and_then(|((s, d), t)| s.checked_sub(d)?.checked_add(t));
-    Amounts { subtotal, discount, tax, shipping: None, total }
+    let sums = totals::of_cart(cart.iter().copied());
+    Amounts {
+        subtotal: unified(sums.subtotal),
+        discount: unified(sums.discount),
+        tax: unified(sums.tax),
+        shipping: unified(sums.shipping),
+        total: if amount_field.is_some() { total } else { unified(sums.total()) },
+    }
 }
 
-fn line_item(item: &Map<String, Value>) -> SessionLineItem {
-    let quantity = amount(item, "quantity");
-    let unit_amount = amount(item, "unit_amount");
-    let amount_total = unit_amount.zip(quantity).and_then(|(u, q)| {
-        let discount = amount(item, "discount_amount").unwrap_or(0);
-        let tax = amount(item, "tax_amount").unwrap_or(0);
-        u.checked_mul(q)?.checked_sub(discount)?.checked_add(tax)
-    });
+fn line_item(item: &Map<String, Value>, currency: Option<&str>) -> SessionLineItem {
+    let unified = |amount: Option<i64>| amount.and_then(|a| units::from_provider(currency, a));
     SessionLineItem {
         // Gr4vy cart items have no id of their own.
         id: None,
         name: text(item, "name"),
-        quantity: quantity.and_then(|q| u64::try_from(q).ok()),
-        unit_amount,
-        amount_total,
+        quantity: amount(item, "quantity").and_then(|q| u64::try_from(q).ok()),
+        unit_amount: unified(amount(item, "unit_amount")),
+        // Signed: a discount, gift card or store credit line counts against the total.
+        amount_total: unified(totals::line_total(item)),
         sku: text(item, "sku"),
         external_id: text(item, "external_identifier"),
         image_url: text(item, "image_url"),

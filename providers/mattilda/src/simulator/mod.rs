@@ -2,11 +2,15 @@
 //!
 //! It checks credentials as Mattilda would: the configured bearer token, or an ES512 JWT whose
 //! signature verifies with the configured key's public half, whose `kid` is that key's
-//! thumbprint, whose `nbf`/`exp` hold against the real clock and whose `scopes` cover the call.
-//! Its `PUT` replaces every updatable field (an omitted field is cleared), the stricter reading
-//! of Mattilda's unconfirmed semantics, so the adapter's full-state PUT is exercised. Demo
-//! sessions: see `seed` and the README.
+//! thumbprint, whose `nbf`/`exp` hold against the real clock, whose `scopes` cover the call and
+//! whose `jti` has not been presented before. Its `PUT` models what Gr4vy's description says:
+//! every updatable field is replaced (an omitted field is cleared: the stricter reading of the
+//! unconfirmed semantics, so the adapter's full-state PUT is exercised); `expires_in` takes its
+//! documented default of 3600 s when omitted, so every PUT sets a new expiry; a stated `amount`
+//! must be what the cart adds up to (Gr4vy's 400). Demo sessions: see `seed` and the README.
 
+mod consistency;
+mod replay;
 mod seed;
 mod validate;
 
@@ -29,10 +33,14 @@ const STORED: [&str; 7] = ["cart_items", "metadata", "buyer", "airline", "amount
 /// Clock skew tolerated on `nbf` / `exp`, in seconds.
 const LEEWAY: i64 = 5;
 
+/// `CheckoutSessionUpdate.expires_in`'s `default`.
+const DEFAULT_EXPIRES_IN: i64 = 3600;
+
 pub struct MattildaSimulator {
     settings: Settings,
     merchant: String,
     sessions: Mutex<HashMap<String, StoredSession>>,
+    seen_tokens: replay::SeenTokens,
 }
 
 #[derive(Clone)]
@@ -53,7 +61,7 @@ impl MattildaSimulator {
                 (id.to_owned(), StoredSession { merchant: merchant.clone(), expires_at, fields })
             })
             .collect();
-        Self { settings, merchant, sessions: Mutex::new(sessions) }
+        Self { settings, merchant, sessions: Mutex::new(sessions), seen_tokens: replay::SeenTokens::default() }
     }
 
     fn sessions(&self) -> MutexGuard<'_, HashMap<String, StoredSession>> {
@@ -78,6 +86,9 @@ impl MattildaSimulator {
                 let now = OffsetDateTime::now_utc();
                 match jwt::verify(presented, signer.verifying_key(), signer.kid(), now, LEEWAY) {
                     Err(why) => Some(error(401, "unauthorized", &format!("Invalid token: {why:?}"))),
+                    Ok(claims) if !self.seen_tokens.first_use(&claims.jti, claims.exp, now.unix_timestamp()) => {
+                        Some(error(401, "unauthorized", "Invalid token: the jti was already used"))
+                    }
                     Ok(claims) => {
                         let wildcard = if scope.ends_with(".write") { "*.write" } else { "*.read" };
                         let allowed = claims.scopes.iter().any(|s| s == scope || s == wildcard);
@@ -100,25 +111,25 @@ impl MattildaSimulator {
         if !problems.is_empty() {
             return detail(&problems);
         }
+        let mismatch = body.as_object().map(consistency::amount_problems).unwrap_or_default();
+        if !mismatch.is_empty() {
+            return error_with(400, "bad_request", "Request failed validation", &mismatch);
+        }
         let now = OffsetDateTime::now_utc();
         let mut sessions = self.sessions();
         let Some(session) = sessions.get_mut(id).filter(|s| s.merchant == merchant) else {
             return not_found();
         };
-        if session.expires_at <= now {
-            // UNCONFIRMED at Mattilda; the simulator answers with its documented 409 shape.
-            return error(409, "duplicate_record", "The checkout session has expired and cannot be updated");
-        }
+        // Nothing documents a refusal for an expired session, so none is made up: like any
+        // PUT, it gets a new expiry (which is why the adapter never sends one).
         for key in STORED {
             let value = body.get(key).cloned().unwrap_or(Value::Null);
             session.fields.insert(key.to_owned(), value);
         }
-        if let Some(seconds) = body.get("expires_in").and_then(Value::as_f64) {
-            // Validated to 3600..=86400 above, so the cast cannot truncate meaningfully.
-            #[expect(clippy::cast_possible_truncation, reason = "bounded by validation")]
-            let seconds = seconds as i64;
-            session.expires_at = now + time::Duration::seconds(seconds);
-        }
+        // Validated to 3600..=86400 above, so the cast cannot truncate meaningfully.
+        #[expect(clippy::cast_possible_truncation, reason = "bounded by validation")]
+        let seconds = body.get("expires_in").and_then(Value::as_f64).map_or(DEFAULT_EXPIRES_IN, |s| s as i64);
+        session.expires_at = now + time::Duration::seconds(seconds);
         json_response(200, &render(id, session))
     }
 }
@@ -172,7 +183,15 @@ fn render(id: &str, session: &StoredSession) -> Value {
 }
 
 fn error(status: u16, code: &str, message: &str) -> http::Response<Vec<u8>> {
-    json_response(status, &json!({"type": "error", "code": code, "status": status, "message": message, "details": []}))
+    error_with(status, code, message, &[])
+}
+
+/// Gr4vy's `Error4xx` body.
+fn error_with(status: u16, code: &str, message: &str, details: &[Value]) -> http::Response<Vec<u8>> {
+    json_response(
+        status,
+        &json!({"type": "error", "code": code, "status": status, "message": message, "details": details}),
+    )
 }
 
 fn not_found() -> http::Response<Vec<u8>> {

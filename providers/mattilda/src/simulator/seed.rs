@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-/// Open, with a cart, metadata, a buyer and a card: the OpenAPI document's example id.
+/// Open, with a cart and its amount, metadata, a buyer and a card: the OpenAPI document's example id.
 pub const DEMO_SESSION_OPEN: &str = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b";
 /// Open and empty: nothing set yet.
 pub const DEMO_SESSION_EMPTY: &str = "0d8a6b0e-2f3c-4e59-9c1a-7b4d2e8f6a13";
@@ -37,6 +37,8 @@ fn open_session() -> Value {
         }],
         "metadata": {"cohort": "cohort-a", "order_id": "order-12345"},
         "currency": "USD",
+        // What the cart adds up to (2 × 1299): Mattilda refuses a PUT whose amount does not.
+        "amount": 2598,
         "buyer": {
             "display_name": "John Doe",
             "external_identifier": "buyer-12345",

@@ -1,10 +1,12 @@
 //! The simulator driven directly and through the adapter (round trips).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use checkout_provider_interface::contract::InlineSecrets;
 use checkout_provider_interface::{
-    Adapter, AdapterError, Context, FailureClass, ProviderSetup, SessionStatus, Simulator, UnifiedUpdate,
+    Access, Adapter, AdapterError, Context, FailureClass, ProviderRequest, ProviderSetup, SessionStatus, Simulator,
+    UnifiedUpdate, for_attempt,
 };
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -28,14 +30,22 @@ fn with_token() -> (Arc<dyn Adapter>, Arc<dyn Simulator>) {
     setup(&json!({"token": {"value": "demo-mattilda-token"}}))
 }
 
+/// A context with its own nonce, as the gateway gives every call (the simulator refuses a
+/// `jti` it has seen).
 fn ctx(session_id: &str, now: OffsetDateTime) -> Context {
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
     Context {
         session_id: session_id.to_owned(),
         request_id: "req_test".to_owned(),
         idempotency_key: "idem_test".to_owned(),
         now,
-        nonce: "0f6f6f0e-1c1d-4a4b-8c8d-9e9f0a0b0c0d".to_owned(),
+        nonce: format!("nonce-{}", CALLS.fetch_add(1, Ordering::Relaxed)),
     }
+}
+
+/// `request` as one attempt sends it: credentials minted with `ctx`.
+fn attempt(adapter: &dyn Adapter, request: ProviderRequest, access: Access, ctx: &Context) -> ProviderRequest {
+    for_attempt(adapter, request, access, ctx, 1).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn body(response: &http::Response<Vec<u8>>) -> Value {
@@ -59,9 +69,10 @@ fn update(
 ) -> Result<checkout_provider_interface::UnifiedSession, AdapterError> {
     let update: UnifiedUpdate = serde_json::from_value(unified).unwrap_or_else(|e| panic!("{e}"));
     let ctx = ctx(session, OffsetDateTime::now_utc());
-    let read = simulator.handle(adapter.build_retrieve(&ctx)?);
+    let read = simulator.handle(attempt(adapter, adapter.build_retrieve(&ctx)?, Access::Read, &ctx));
     let put = adapter.build_update(&update, Some(&read), &ctx)?;
-    adapter.parse_session(&simulator.handle(put), &ctx)
+    let sent = self::ctx(session, OffsetDateTime::now_utc());
+    adapter.parse_session(&simulator.handle(attempt(adapter, put, Access::Write, &sent)), &ctx)
 }
 
 #[test]
@@ -102,17 +113,28 @@ fn a_token_round_trip_sets_items_and_buyer_details() {
 }
 
 #[test]
-fn retrieving_the_expired_session_says_expired_and_updating_it_is_refused() {
+fn retrieving_the_expired_session_says_expired_and_the_adapter_never_reopens_it() {
     let (adapter, simulator) = with_token();
     let ctx = ctx(DEMO_SESSION_EXPIRED, OffsetDateTime::now_utc());
-    let read = simulator.handle(adapter.build_retrieve(&ctx).unwrap_or_else(|e| panic!("{e}")));
+    let read = simulator.handle(attempt(
+        adapter.as_ref(),
+        adapter.build_retrieve(&ctx).unwrap_or_else(|e| panic!("{e}")),
+        Access::Read,
+        &ctx,
+    ));
     let session = adapter.parse_session(&read, &ctx).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(session.status, SessionStatus::Expired);
     assert_eq!(session.expires_at.as_deref(), Some("2022-01-01T00:00:00Z"));
     let refused = update(adapter.as_ref(), simulator.as_ref(), DEMO_SESSION_EXPIRED, json!({"metadata": {"a": "b"}}));
-    assert!(
-        matches!(refused, Err(AdapterError::Provider(f)) if f.class == FailureClass::NotUpdatable && f.status == 409)
-    );
+    assert!(matches!(refused, Err(AdapterError::Provider(f)) if f.class == FailureClass::NotUpdatable));
+    // Nothing was written: the session is still expired.
+    let again = simulator.handle(attempt(
+        adapter.as_ref(),
+        adapter.build_retrieve(&ctx).unwrap_or_else(|e| panic!("{e}")),
+        Access::Read,
+        &self::ctx(DEMO_SESSION_EXPIRED, OffsetDateTime::now_utc()),
+    ));
+    assert_eq!(body(&again)["expires_at"], "2022-01-01T00:00:00Z");
 }
 
 #[test]
@@ -129,8 +151,13 @@ fn credentials_are_checked_like_mattilda() {
 
     let (adapter, key_sim) = with_key();
     // A read-scoped token cannot write.
-    let read =
-        adapter.build_retrieve(&ctx(DEMO_SESSION_OPEN, OffsetDateTime::now_utc())).unwrap_or_else(|e| panic!("{e}"));
+    let read_ctx = ctx(DEMO_SESSION_OPEN, OffsetDateTime::now_utc());
+    let read = attempt(
+        adapter.as_ref(),
+        adapter.build_retrieve(&read_ctx).unwrap_or_else(|e| panic!("{e}")),
+        Access::Read,
+        &read_ctx,
+    );
     let auth = read.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let mut put = raw(http::Method::PUT, &path, Some(auth), "{}");
     put.headers_mut().insert(crate::request::MERCHANT_HEADER, http::HeaderValue::from_static("default"));
@@ -138,8 +165,25 @@ fn credentials_are_checked_like_mattilda() {
     assert_eq!((answer.status().as_u16(), body(&answer)["code"].clone()), (403, json!("forbidden")));
     // A token signed an hour ago has expired; the real clock decides.
     let stale = OffsetDateTime::now_utc() - time::Duration::hours(1);
-    let old = adapter.build_retrieve(&ctx(DEMO_SESSION_OPEN, stale)).unwrap_or_else(|e| panic!("{e}"));
+    let stale_ctx = ctx(DEMO_SESSION_OPEN, stale);
+    let old = attempt(
+        adapter.as_ref(),
+        adapter.build_retrieve(&stale_ctx).unwrap_or_else(|e| panic!("{e}")),
+        Access::Read,
+        &stale_ctx,
+    );
     assert_eq!(key_sim.handle(old).status(), 401);
+    // A token is good for one request: the same bytes again are refused.
+    let once_ctx = ctx(DEMO_SESSION_OPEN, OffsetDateTime::now_utc());
+    let once = attempt(
+        adapter.as_ref(),
+        adapter.build_retrieve(&once_ctx).unwrap_or_else(|e| panic!("{e}")),
+        Access::Read,
+        &once_ctx,
+    );
+    assert_eq!(key_sim.handle(once.clone()).status(), 200);
+    let replayed = key_sim.handle(once);
+    assert_eq!((replayed.status().as_u16(), body(&replayed)["code"].clone()), (401, json!("unauthorized")));
     // The token credential is not a JWT the key simulator accepts.
     assert_eq!(key_sim.handle(raw(http::Method::GET, &path, Some("Bearer demo-mattilda-token"), "")).status(), 401);
 }
@@ -201,6 +245,81 @@ fn the_simulator_replaces_omitted_fields() {
     ));
     assert_eq!(answer.status(), 200);
     assert_eq!(body(&answer)["cart_items"], Value::Null);
+    assert_eq!(body(&answer)["amount"], Value::Null);
     assert_eq!(body(&answer)["buyer"], Value::Null);
     assert_eq!(body(&answer)["type"], "checkout-session");
+}
+
+fn expires_in_seconds(session: &checkout_provider_interface::UnifiedSession) -> i64 {
+    let at = session.expires_at.as_deref().and_then(checkout_provider_interface::timestamp::parse);
+    at.map_or(0, |at| (at - OffsetDateTime::now_utc()).whole_seconds())
+}
+
+#[test]
+fn a_put_without_expires_in_takes_the_documented_default_of_an_hour() {
+    let (_, simulator) = with_token();
+    let path = format!("/checkout/sessions/{DEMO_SESSION_OPEN}");
+    let answer =
+        simulator.handle(raw(http::Method::PUT, &path, Some("Bearer demo-mattilda-token"), r#"{"metadata":{}}"#));
+    let at = body(&answer)["expires_at"].as_str().and_then(checkout_provider_interface::timestamp::parse);
+    let left = at.map_or(0, |at| (at - OffsetDateTime::now_utc()).whole_seconds());
+    assert!((3590..=3600).contains(&left), "the 24 h session now ends in an hour: {left} s");
+    let explicit =
+        simulator.handle(raw(http::Method::PUT, &path, Some("Bearer demo-mattilda-token"), r#"{"expires_in":7200}"#));
+    let at = body(&explicit)["expires_at"].as_str().and_then(checkout_provider_interface::timestamp::parse);
+    assert!(at.is_some_and(|at| (at - OffsetDateTime::now_utc()).whole_seconds() > 7100));
+}
+
+#[test]
+fn updates_through_the_adapter_keep_a_day_long_session_a_day_long() {
+    let (adapter, simulator) = with_key();
+    for change in [json!({"metadata": {"order_id": "43"}}), json!({"billing_details": {"email": "j@example.com"}})] {
+        let session =
+            update(adapter.as_ref(), simulator.as_ref(), DEMO_SESSION_OPEN, change).unwrap_or_else(|e| panic!("{e:?}"));
+        let left = expires_in_seconds(&session);
+        assert!(left > 86_000, "the expiry is carried, not reset to an hour: {left} s");
+        assert!(session.warnings.is_empty());
+    }
+}
+
+#[test]
+fn a_cart_change_gets_an_amount_mattilda_accepts() {
+    let (adapter, simulator) = with_token();
+    let session = update(
+        adapter.as_ref(),
+        simulator.as_ref(),
+        DEMO_SESSION_OPEN,
+        json!({"line_items": [
+            {"name": "Tripod", "quantity": 2, "unit_amount": 2500, "tax_amount": 400,
+             "provider_options": {"mattilda": {"shipping_amount": 300, "upc": "012345678905"}}},
+            {"name": "SPRING", "quantity": 1, "unit_amount": 1000, "product_type": "discount"},
+            {"name": "Express", "quantity": 1, "unit_amount": 900, "product_type": "shipping_fee"}
+        ]}),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let amounts = session.amounts;
+    assert_eq!(
+        (amounts.subtotal, amounts.discount, amounts.tax, amounts.shipping, amounts.total),
+        (Some(5000), Some(1000), Some(400), Some(1200), Some(5600))
+    );
+    let lines: Vec<_> = session.line_items.unwrap_or_default().iter().map(|l| l.amount_total).collect();
+    assert_eq!(lines, [Some(5700), Some(-1000), Some(900)]);
+}
+
+#[test]
+fn a_stale_amount_next_to_a_new_cart_is_refused_with_gr4vys_400() {
+    let (adapter, simulator) = with_token();
+    let path = format!("/checkout/sessions/{DEMO_SESSION_OPEN}");
+    let payload = r#"{"cart_items":[{"name":"Tripod","quantity":1,"unit_amount":2500}],"amount":2598}"#;
+    let answer = simulator.handle(raw(http::Method::PUT, &path, Some("Bearer demo-mattilda-token"), payload));
+    assert_eq!((answer.status().as_u16(), body(&answer)["code"].clone()), (400, json!("bad_request")));
+    let Err(AdapterError::Provider(failure)) =
+        adapter.parse_session(&answer, &ctx(DEMO_SESSION_OPEN, OffsetDateTime::now_utc()))
+    else {
+        panic!("a 400 is a provider failure");
+    };
+    assert_eq!((failure.class, failure.param.as_deref()), (FailureClass::Rejected, Some("/amount")));
+    assert_eq!(failure.errors[0].detail, "The cart items do not add up to the amount");
+    // The client never sent `amount`: no pointer blames it.
+    assert_eq!(failure.errors[0].pointer, "");
 }
