@@ -8,6 +8,9 @@ mod support;
 
 use std::time::Duration;
 
+use checkout_gateway::idempotency::{
+    Claim, Fence, IdempotencyStore, MemoryBudget, MemoryStore, RedisStore, StoreKey, StoredResponse,
+};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use support::redis::RedisServer;
@@ -184,7 +187,7 @@ async fn two_instances_sharing_redis_make_exactly_one_provider_call_for_fifty_id
     assert!(bodies.iter().all(|b| b == &bodies[0]), "every client got the same body");
     assert_eq!(mock.received_requests().await.expect("recorded").len(), 1, "exactly one provider call");
     let ready: Value = a.client.get(a.url("/readyz")).send().await.expect("ready").json().await.expect("json");
-    assert_eq!(ready["store"], "ok");
+    assert_eq!(ready["status"], "ready");
     a.stop().await;
     b.stop().await;
 }
@@ -221,4 +224,226 @@ async fn an_unreachable_redis_makes_the_gateway_not_ready_and_refuses_keyed_upda
     assert_eq!(problem(keyed).await["code"], "store_unavailable");
     assert!(mock.received_requests().await.expect("recorded").is_empty());
     gateway.stop().await;
+}
+
+// ---- Issue 13 item 6: a bounded, compact, fenced store whose waiters back off ----
+
+/// A session whose unified answer is about 20 KB (40 metadata values of 500 characters).
+fn large_session() -> Value {
+    let metadata: serde_json::Map<String, Value> =
+        (0..40).map(|i| (format!("k{i:02}"), Value::String("x".repeat(500)))).collect();
+    json!({ "id": "cs_i", "object": "checkout.session", "status": "open", "currency": "usd", "metadata": metadata })
+}
+
+/// `stripe_config` with a second tenant (`OTHER_TENANT_KEY`) and `idempotency` lines.
+fn two_tenant_config(mock: &str, idempotency: &str) -> String {
+    let other = format!(
+        "[tenants.other]\napi_key_sha256 = \"{}\"\nprovider = \"stripe-main\"\n",
+        support::sha256_hex(support::OTHER_TENANT_KEY)
+    );
+    format!("{}\n{other}", stripe_config(mock, ""))
+        .replace("[providers.stripe-main]", &format!("[idempotency]\n{idempotency}\n\n[providers.stripe-main]"))
+}
+
+async fn patch_as(gateway: &TestGateway, tenant_key: &str, key: &str, body: &Value) -> reqwest::Response {
+    gateway
+        .client
+        .patch(gateway.url("/v1/checkout/sessions/cs_i"))
+        .bearer_auth(tenant_key)
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn a_tenant_flooding_the_memory_store_does_not_evict_or_crowd_out_another_tenants_records() {
+    // Before, one frequency-admitted cache of `max_entries` was shared by every tenant: a tenant
+    // sending unique keys (and replaying them, so they count as popular) for large answers
+    // evicted the other tenants' records or kept theirs from being stored at all. Each tenant now
+    // has its own budget, and a new record is always admitted within it.
+    let mock = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(large_session()))
+        .mount(&mock)
+        .await;
+    let gateway = TestGateway::start(&two_tenant_config(&mock.uri(), "max_entries = 8")).await;
+    let body = json!({ "metadata": { "a": "b" } });
+    let victim = |key: &'static str| patch_as(&gateway, support::OTHER_TENANT_KEY, key, &body);
+    assert_eq!(victim("before-the-flood").await.status(), 200);
+    for i in 0..40 {
+        for _ in 0..3 {
+            let flood = patch_as(&gateway, TENANT_KEY, &format!("flood-{i}"), &body).await;
+            assert_eq!(flood.status(), 200);
+            flood.bytes().await.expect("body");
+        }
+        // A flood spread over time: the cache's deferred upkeep (its evictions) runs between.
+        if i % 10 == 9 {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+        }
+    }
+    assert_eq!(victim("after-the-flood").await.status(), 200);
+    let calls_before = mock.received_requests().await.expect("recorded").len();
+    for key in ["before-the-flood", "after-the-flood"] {
+        let replay = victim(key).await;
+        assert_eq!(replay.status(), 200);
+        let replayed = replay.headers().get("idempotent-replayed").map(|v| v.as_bytes().to_vec());
+        assert_eq!(replayed.as_deref(), Some(&b"true"[..]), "the other tenant's `{key}` was replayed");
+    }
+    assert_eq!(mock.received_requests().await.expect("recorded").len(), calls_before, "no second provider call");
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_cancelled_by_its_client_frees_its_key() {
+    // Before, a handler dropped by a client disconnect neither completed nor released its claim:
+    // the key stayed blocked for deadline + 5 s, so the client's retry waited and got 409.
+    let mock = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session()).set_delay(Duration::from_secs(2)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&mock)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session()))
+        .with_priority(2)
+        .mount(&mock)
+        .await;
+    let gateway = TestGateway::start(&two_tenant_config(&mock.uri(), "in_flight_wait_ms = 1000")).await;
+    let body = json!({ "metadata": { "a": "b" } });
+    let abandoned = gateway
+        .client
+        .patch(gateway.url("/v1/checkout/sessions/cs_i"))
+        .bearer_auth(TENANT_KEY)
+        .header("idempotency-key", "abandoned")
+        .timeout(Duration::from_millis(300))
+        .json(&body)
+        .send()
+        .await;
+    assert!(abandoned.is_err(), "the client gave up before the provider answered");
+    // The provider has the first call; the retry must not wait for the abandoned one.
+    let retry = patch_with_key(&gateway, "abandoned", &body).await;
+    assert_eq!(retry.status(), 200, "the abandoned claim was released");
+    assert!(!retry.headers().contains_key("idempotent-replayed"));
+    gateway.stop().await;
+}
+
+/// Commands Redis has processed so far (the `INFO` that asks is one of them).
+async fn redis_commands(connection: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO").arg("stats").query_async(connection).await.expect("INFO stats");
+    info.lines()
+        .find_map(|line| line.strip_prefix("total_commands_processed:"))
+        .and_then(|count| count.trim().parse().ok())
+        .expect("total_commands_processed")
+}
+
+async fn redis_connection(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url).expect("redis url").get_multiplexed_async_connection().await.expect("connect to redis")
+}
+
+#[tokio::test]
+async fn a_waiter_backs_off_instead_of_polling_redis_forty_times_a_second() {
+    // Before, each waiter sent SET NX + GET every 25 ms: about 160 commands in 2 s of waiting.
+    let redis = RedisServer::start();
+    let mock = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session()).set_delay(Duration::from_secs(2)))
+        .mount(&mock)
+        .await;
+    // The provider's answer takes 2 s: attempts may take longer than that.
+    let config = redis_config(&mock.uri(), &redis.url).replace("timeout_ms = 1000", "timeout_ms = 2800");
+    let gateway = TestGateway::start(&config).await;
+    let mut connection = redis_connection(&redis.url).await;
+    let body = json!({ "metadata": { "a": "b" } });
+    // Warm up (the first use of each script loads it), then count one request alone: its own
+    // commands (rate limit, usage, claim, complete).
+    patch_with_key(&gateway, "warm-up", &body).await.bytes().await.expect("body");
+    let before_first = redis_commands(&mut connection).await;
+    patch_with_key(&gateway, "lone", &body).await.bytes().await.expect("body");
+    let one_request = redis_commands(&mut connection).await - before_first - 1;
+    // Then the same with one identical request waiting about 2 s for it.
+    let before = redis_commands(&mut connection).await;
+    let (first, waiter) = tokio::join!(patch_with_key(&gateway, "waited-for", &body), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        patch_with_key(&gateway, "waited-for", &body).await
+    });
+    let both = redis_commands(&mut connection).await - before - 1;
+    assert_eq!(first.status(), 200);
+    assert_eq!(waiter.status(), 200);
+    assert_eq!(waiter.headers()["idempotent-replayed"], "true");
+    let waiting = both.saturating_sub(2 * one_request);
+    // Backing off from 25 ms to 500 ms: at most about 8 looks in 2 s, each one script (Redis
+    // counts the script and each command in it: 2 or 3). Polling every 25 ms sent about 140.
+    assert!(waiting <= 30, "the waiter sent {waiting} commands to Redis while waiting (one request: {one_request})");
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_redis_record_stores_the_body_as_bytes_with_a_ttl() {
+    // Before, the body was a JSON array of numbers: about 3.5 bytes of Redis per byte of answer.
+    let redis = RedisServer::start();
+    let mock = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(large_session()))
+        .mount(&mock)
+        .await;
+    let gateway = TestGateway::start(&redis_config(&mock.uri(), &redis.url)).await;
+    let response = patch_with_key(&gateway, "compact", &json!({ "metadata": { "a": "b" } })).await;
+    assert_eq!(response.status(), 200);
+    let body_len = u64::try_from(response.bytes().await.expect("body").len()).expect("length");
+    assert!(body_len > 20_000, "a large answer ({body_len} bytes)");
+    let mut connection = redis_connection(&redis.url).await;
+    let keys: Vec<String> = redis::cmd("KEYS").arg("cg:idem*").query_async(&mut connection).await.expect("KEYS");
+    assert_eq!(keys.len(), 1, "one record: {keys:?}");
+    let used: u64 =
+        redis::cmd("MEMORY").arg("USAGE").arg(&keys[0]).query_async(&mut connection).await.expect("MEMORY USAGE");
+    assert!(used < body_len + body_len / 4 + 1024, "{used} bytes of Redis for a {body_len}-byte answer");
+    let ttl_ms: i64 = redis::cmd("PTTL").arg(&keys[0]).query_async(&mut connection).await.expect("PTTL");
+    assert!(ttl_ms > 86_000_000, "the record expires after ttl_seconds (PTTL {ttl_ms})");
+    gateway.stop().await;
+}
+
+/// A request that outlived its in-flight claim must not overwrite or delete a newer request's
+/// claim (finding 14). Before, `complete` was a plain `SET`/insert and `release` a `DEL`.
+async fn a_stale_claim_is_fenced_off(store: &dyn IdempotencyStore) {
+    let key = StoreKey::new("acme", "fenced");
+    let ttl = Duration::from_secs(60);
+    let answer = |body: &str| StoredResponse { status: 200, headers: vec![], body: body.as_bytes().to_vec() };
+    let Ok(Claim::Acquired(stale)) = store.claim(&key, "fp", Duration::from_millis(50)).await else {
+        panic!("the first claim is acquired");
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let Ok(Claim::Acquired(newer)) = store.claim(&key, "fp", ttl).await else {
+        panic!("an expired claim can be taken over");
+    };
+    let completed = store.complete(&key, &stale, answer("stale"), ttl).await.ok();
+    let released = store.release(&key, &stale).await.ok();
+    assert_eq!(store.claim(&key, "fp", ttl).await.ok(), Some(Claim::InFlight), "the newer claim still holds");
+    assert_eq!((completed, released), (Some(Fence::Lost), Some(Fence::Lost)), "the stale writes say so");
+    assert_eq!(store.complete(&key, &newer, answer("newer"), ttl).await.ok(), Some(Fence::Held));
+    assert_eq!(store.claim(&key, "fp", ttl).await.ok(), Some(Claim::Replay(answer("newer"))));
+    assert_eq!(store.release(&key, &newer).await.ok(), Some(Fence::Lost), "a finished record is not released");
+}
+
+#[tokio::test]
+async fn a_stale_request_cannot_complete_or_release_a_newer_claim_in_redis() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url).await.expect("connect");
+    a_stale_claim_is_fenced_off(&store).await;
+    // Every record has a TTL, in flight or finished.
+    let mut connection = redis_connection(&redis.url).await;
+    let in_flight = StoreKey::new("acme", "in-flight");
+    assert!(matches!(store.claim(&in_flight, "fp", Duration::from_secs(35)).await, Ok(Claim::Acquired(_))));
+    for key in [StoreKey::new("acme", "fenced"), in_flight] {
+        let ttl_ms: i64 = redis::cmd("PTTL").arg(key.as_str()).query_async(&mut connection).await.expect("PTTL");
+        assert!(ttl_ms > 0, "{} has a TTL (PTTL {ttl_ms})", key.as_str());
+    }
+}
+
+#[tokio::test]
+async fn a_stale_request_cannot_complete_or_release_a_newer_claim_in_memory() {
+    let store = MemoryStore::new(MemoryBudget { bytes_per_tenant: 1 << 20, entries_per_tenant: 100 });
+    a_stale_claim_is_fenced_off(&store).await;
 }

@@ -3,6 +3,7 @@
 //! so concurrent retries get the one provider call's answer.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -11,12 +12,15 @@ use http::{HeaderName, HeaderValue, StatusCode};
 use tokio::time::Instant;
 
 use crate::api::problem::ApiError;
-use crate::idempotency::{Claim, StoredResponse, store_key};
+use crate::idempotency::{Claim, ClaimGuard, ClaimToken, Fence, StoreKey, StoredResponse};
 use crate::state::AppState;
 
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
-/// How often a waiting request looks at an in-flight key again.
-const POLL: Duration = Duration::from_millis(25);
+/// A waiting request looks at an in-flight key again after this pause, doubled after every look
+/// up to `LONGEST_PAUSE`: about 10 looks in its first 3 s instead of 2 commands every 25 ms
+/// (finding 18), for at most `LONGEST_PAUSE` of extra latency once the first request finishes.
+const FIRST_PAUSE: Duration = Duration::from_millis(25);
+const LONGEST_PAUSE: Duration = Duration::from_millis(500);
 
 /// An update's outcome before it becomes a response: what to answer, whether a provider was
 /// reached, and whether the same request may succeed later. Only a final answer from a provider
@@ -41,38 +45,64 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Outcome>,
 {
-    let key = store_key(tenant, client_key);
-    let settings = &state.config.idempotency;
-    // An in-flight claim outlives the longest request, then expires so a crash frees the key.
-    let in_flight_ttl = state.config.server.deadline + Duration::from_secs(5);
-    let stop_waiting = Instant::now() + Duration::from_millis(settings.in_flight_wait_ms);
-    loop {
-        match state.store.claim(&key, fingerprint, in_flight_ttl).await {
-            Ok(Claim::Acquired) => break,
-            Ok(Claim::Replay(stored)) => {
-                crate::metrics::replay(tenant);
-                return respond(stored, true);
-            }
-            Ok(Claim::Mismatch) => return ApiError::IdempotencyKeyReused.with_request_id(request_id).into_response(),
-            Ok(Claim::InFlight) if Instant::now() < stop_waiting => tokio::time::sleep(POLL).await,
-            Ok(Claim::InFlight) => return ApiError::IdempotencyKeyInUse.with_request_id(request_id).into_response(),
-            Err(error) => {
-                return ApiError::StoreUnavailable(error.to_string()).with_request_id(request_id).into_response();
-            }
+    let key = StoreKey::new(tenant, client_key);
+    let token = match claim_or_wait(state, &key, fingerprint).await {
+        Ok(token) => token,
+        Err(Answered::Replay(stored)) => {
+            crate::metrics::replay(tenant);
+            return respond(stored, true);
         }
-    }
-    let outcome = work().await;
-    let stored = if outcome.reached_provider && !outcome.transient {
-        let ttl = Duration::from_secs(settings.ttl_seconds);
-        state.store.complete(&key, fingerprint, outcome.response.clone(), ttl).await
-    } else {
-        state.store.release(&key).await
+        Err(Answered::Refused(error)) => return error.with_request_id(request_id).into_response(),
     };
-    if let Err(error) = stored {
+    // From here until the outcome is recorded, a cancelled handler gives the key back.
+    let claim = ClaimGuard::new(Arc::clone(&state.store), key, token);
+    let outcome = work().await;
+    let recorded = if outcome.reached_provider && !outcome.transient {
+        let ttl = Duration::from_secs(state.config.idempotency.ttl_seconds);
+        claim.complete(outcome.response.clone(), ttl).await
+    } else {
+        claim.release().await
+    };
+    match recorded {
+        Ok(Fence::Held) => {}
         // The answer is still right; only a later replay may miss. Say so in the log.
-        tracing::warn!(error = %error, "idempotency store could not record the outcome");
+        Ok(Fence::Lost) => {
+            tracing::warn!("idempotency claim expired before the outcome was recorded; a newer request owns the key");
+        }
+        Err(error) => tracing::warn!(error = %error, "idempotency store could not record the outcome"),
     }
     respond(outcome.response, false)
+}
+
+/// How a claim ended without the key being ours.
+enum Answered {
+    Replay(StoredResponse),
+    Refused(ApiError),
+}
+
+/// Claim the key, waiting (with growing pauses) while an identical request holds it.
+async fn claim_or_wait(state: &AppState, key: &StoreKey, fingerprint: &str) -> Result<ClaimToken, Answered> {
+    // An in-flight claim outlives the longest request, then expires so a crash frees the key.
+    let in_flight_ttl = state.config.server.deadline + Duration::from_secs(5);
+    let stop_waiting = Instant::now() + Duration::from_millis(state.config.idempotency.in_flight_wait_ms);
+    let mut pause = FIRST_PAUSE;
+    loop {
+        match state.store.claim(key, fingerprint, in_flight_ttl).await {
+            Ok(Claim::Acquired(token)) => return Ok(token),
+            Ok(Claim::Replay(stored)) => return Err(Answered::Replay(stored)),
+            Ok(Claim::Mismatch) => return Err(Answered::Refused(ApiError::IdempotencyKeyReused)),
+            Ok(Claim::InFlight) => {
+                let left = stop_waiting.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(Answered::Refused(ApiError::IdempotencyKeyInUse));
+                }
+                // The last pause ends at the deadline, for one more look before the 409.
+                tokio::time::sleep(pause.min(left)).await;
+                pause = (pause * 2).min(LONGEST_PAUSE);
+            }
+            Err(error) => return Err(Answered::Refused(ApiError::StoreUnavailable(error.to_string()))),
+        }
+    }
 }
 
 /// Turn a stored (or fresh) outcome into the HTTP response.

@@ -2,7 +2,12 @@
 //! the request and, once finished, the response. `memory` serves one instance; `redis` lets
 //! several instances share state, with an atomic claim so concurrent identical requests across
 //! instances make exactly one provider call.
+//!
+//! A claim hands out a [`ClaimToken`]; `complete` and `release` act only while that token still
+//! holds the key, so a request that outlived its in-flight claim cannot overwrite or delete a
+//! newer request's claim. [`ClaimGuard`] releases a claim its request abandoned.
 
+mod guard;
 mod memory;
 mod redis_store;
 
@@ -12,7 +17,8 @@ use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use memory::MemoryStore;
+pub use guard::ClaimGuard;
+pub use memory::{MemoryBudget, MemoryStore};
 pub use redis_store::RedisStore;
 
 /// A finished response, as replayed.
@@ -24,11 +30,32 @@ pub struct StoredResponse {
     pub body: Vec<u8>,
 }
 
+impl StoredResponse {
+    /// Bytes of text this response holds (what a store's byte budget counts).
+    pub fn size(&self) -> usize {
+        self.body.len() + self.headers.iter().map(|(name, value)| name.len() + value.len()).sum::<usize>()
+    }
+}
+
+/// Proof of a claim: only its holder may complete or release the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimToken(String);
+
+impl ClaimToken {
+    fn new() -> Self {
+        Self(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// What a claim found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// The caller owns the key now and must `complete` or `release` it.
-    Acquired,
+    /// The caller owns the key now and must `complete` or `release` it with this token.
+    Acquired(ClaimToken),
     /// Another request with the same fingerprint is running.
     InFlight,
     /// The same request finished before: replay this.
@@ -37,22 +64,51 @@ pub enum Claim {
     Mismatch,
 }
 
-/// The state behind a key, as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-enum Entry {
-    InFlight { fingerprint: String },
-    Done { fingerprint: String, response: StoredResponse },
+/// Whether a fenced write (`complete`, `release`) still held its claim. `Lost`: the claim had
+/// expired (and may be held by a newer request), so nothing was changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fence {
+    Held,
+    Lost,
 }
 
-impl Entry {
-    fn claim_result(&self, fingerprint: &str) -> Claim {
-        match self {
-            Self::InFlight { fingerprint: held } if held == fingerprint => Claim::InFlight,
-            Self::Done { fingerprint: held, response } if held == fingerprint => Claim::Replay(response.clone()),
-            Self::InFlight { .. } | Self::Done { .. } => Claim::Mismatch,
-        }
+/// Where a (tenant, client key) lives: the tenant (the memory store keeps each tenant's records
+/// apart) and a hash of both (client keys are client data of any shape).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreKey {
+    tenant: String,
+    hashed: String,
+}
+
+impl StoreKey {
+    pub fn new(tenant: &str, client_key: &str) -> Self {
+        let digest = Sha256::new()
+            .chain_update(tenant.as_bytes())
+            .chain_update([0])
+            .chain_update(client_key.as_bytes())
+            .finalize();
+        // `v2`: records are Redis hashes now; a string record of the older layout is never read.
+        Self { tenant: tenant.to_owned(), hashed: format!("cg:idem:v2:{}", hex::encode(digest)) }
     }
+
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// The key as stored (`cg:idem:v2:` + hex SHA-256).
+    pub fn as_str(&self) -> &str {
+        &self.hashed
+    }
+}
+
+/// The answer to a claim on a finished record.
+fn finished(held_fingerprint: &str, fingerprint: &str, response: StoredResponse) -> Claim {
+    if held_fingerprint == fingerprint { Claim::Replay(response) } else { Claim::Mismatch }
+}
+
+/// The answer to a claim on a key another request holds.
+fn held_by_another(held_fingerprint: &str, fingerprint: &str) -> Claim {
+    if held_fingerprint == fingerprint { Claim::InFlight } else { Claim::Mismatch }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,20 +121,21 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     /// expires after `in_flight_ttl`, so a crashed instance cannot block a key for long.
     fn claim<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a StoreKey,
         fingerprint: &'a str,
         in_flight_ttl: Duration,
     ) -> BoxFuture<'a, Result<Claim, StoreError>>;
-    /// Store the finished response for `ttl`.
+    /// Store the finished response for `ttl`, if `token` still holds the key.
     fn complete<'a>(
         &'a self,
-        key: &'a str,
-        fingerprint: &'a str,
+        key: &'a StoreKey,
+        token: &'a ClaimToken,
         response: StoredResponse,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Give the key up (the outcome is not worth replaying), so the client may retry.
-    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    ) -> BoxFuture<'a, Result<Fence, StoreError>>;
+    /// Give the key up (the outcome is not worth replaying), so the client may retry; only if
+    /// `token` still holds it.
+    fn release<'a>(&'a self, key: &'a StoreKey, token: &'a ClaimToken) -> BoxFuture<'a, Result<Fence, StoreError>>;
     /// Whether the backend answers (for `/readyz`).
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
     /// The Redis connection when the store is shared, so other per-tenant state (the rate
@@ -86,13 +143,6 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     fn shared_connection(&self) -> Option<redis::aio::ConnectionManager> {
         None
     }
-}
-
-/// The store key for a tenant's client key (hashed: keys are client data of any shape).
-pub fn store_key(tenant: &str, client_key: &str) -> String {
-    let digest =
-        Sha256::new().chain_update(tenant.as_bytes()).chain_update([0]).chain_update(client_key.as_bytes()).finalize();
-    format!("cg:idem:{}", hex::encode(digest))
 }
 
 /// Fingerprint of (method, session, provider, canonical body). `serde_json` maps are sorted, so
@@ -123,6 +173,7 @@ mod tests {
         assert_eq!(fingerprint("PATCH", "s", "p", &a), fingerprint("PATCH", "s", "p", &b));
         assert_ne!(fingerprint("PATCH", "s", "p", &a), fingerprint("PATCH", "s", "p", &c));
         assert_ne!(fingerprint("PATCH", "s", "p", &a), fingerprint("PATCH", "s2", "p", &a));
-        assert_ne!(store_key("t1", "k"), store_key("t2", "k"));
+        assert_ne!(StoreKey::new("t1", "k"), StoreKey::new("t2", "k"));
+        assert_ne!(StoreKey::new("t1", "k").as_str(), StoreKey::new("t2", "k").as_str());
     }
 }

@@ -1,17 +1,55 @@
-//! Redis store shared by several instances. The claim is one `SET key value NX PX ttl`, so
-//! exactly one instance wins a key; the others read what holds it.
+//! Redis store shared by several instances. A record is one hash with a TTL: `fp` (the
+//! fingerprint), `token` while a request holds it, and once finished `status`, `headers` (a
+//! small JSON array) and `body` (the raw bytes, so a record costs about its body: finding 7).
+//! Claim, complete and release are each one Lua script, so every check and its write are atomic:
+//! exactly one instance wins a key, and only the claim's holder can finish it (finding 14).
 
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use redis::AsyncCommands;
+use redis::Script;
 use redis::aio::ConnectionManager;
 
-use super::{Claim, Entry, IdempotencyStore, StoreError, StoredResponse};
+use super::{Claim, ClaimToken, Fence, IdempotencyStore, StoreError, StoreKey, StoredResponse};
+
+/// KEYS[1] the record; ARGV fingerprint, token, in-flight TTL (ms). Answers `{"acquired"}`,
+/// `{"mismatch"}`, `{"in_flight"}` or `{"done", status, headers, body}`; the body is sent only
+/// to a request with the same fingerprint.
+const CLAIM: &str = r"
+local held = redis.call('HMGET', KEYS[1], 'fp', 'status')
+if not held[1] then
+  redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'token', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return {'acquired'}
+end
+if held[1] ~= ARGV[1] then return {'mismatch'} end
+if not held[2] then return {'in_flight'} end
+local done = redis.call('HMGET', KEYS[1], 'status', 'headers', 'body')
+return {'done', done[1], done[2], done[3]}
+";
+
+/// KEYS[1] the record; ARGV token, status, headers, body, TTL (ms). 1 if the token held it.
+const COMPLETE: &str = r"
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'token')
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'headers', ARGV[3], 'body', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+";
+
+/// KEYS[1] the record; ARGV token. 1 if the token held it (and the record is gone).
+const RELEASE: &str = r"
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+";
 
 pub struct RedisStore {
     connection: ConnectionManager,
+    claim: Script,
+    complete: Script,
+    release: Script,
 }
 
 fn store_error(error: &redis::RedisError) -> StoreError {
@@ -19,8 +57,16 @@ fn store_error(error: &redis::RedisError) -> StoreError {
     StoreError(error.to_string())
 }
 
+fn corrupt(what: &str) -> StoreError {
+    StoreError(format!("corrupt record: {what}"))
+}
+
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+fn fence(held: i64) -> Fence {
+    if held == 1 { Fence::Held } else { Fence::Lost }
 }
 
 impl RedisStore {
@@ -34,64 +80,93 @@ impl RedisStore {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let connection = ConnectionManager::new_with_config(client, config).await.map_err(|e| store_error(&e))?;
-        Ok(Self { connection })
+        Ok(Self {
+            connection,
+            claim: Script::new(CLAIM),
+            complete: Script::new(COMPLETE),
+            release: Script::new(RELEASE),
+        })
+    }
+}
+
+/// The claim script's answer as a [`Claim`].
+fn parse_claim(reply: &[Vec<u8>], token: ClaimToken) -> Result<Claim, StoreError> {
+    match reply {
+        [state] if state == b"acquired" => Ok(Claim::Acquired(token)),
+        [state] if state == b"mismatch" => Ok(Claim::Mismatch),
+        [state] if state == b"in_flight" => Ok(Claim::InFlight),
+        [state, status, headers, body] if state == b"done" => {
+            let status =
+                std::str::from_utf8(status).ok().and_then(|s| s.parse().ok()).ok_or_else(|| corrupt("status"))?;
+            let headers = serde_json::from_slice(headers).map_err(|_| corrupt("headers"))?;
+            // The script sends a body only when the fingerprints match.
+            Ok(Claim::Replay(StoredResponse { status, headers, body: body.clone() }))
+        }
+        _ => Err(corrupt("unexpected claim answer")),
     }
 }
 
 impl IdempotencyStore for RedisStore {
     fn claim<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a StoreKey,
         fingerprint: &'a str,
         in_flight_ttl: Duration,
     ) -> BoxFuture<'a, Result<Claim, StoreError>> {
         async move {
             let mut connection = self.connection.clone();
-            let entry = Entry::InFlight { fingerprint: fingerprint.to_owned() };
-            let value = serde_json::to_string(&entry).map_err(|e| StoreError(e.to_string()))?;
-            let options = redis::SetOptions::default()
-                .conditional_set(redis::ExistenceCheck::NX)
-                .with_expiration(redis::SetExpiry::PX(millis(in_flight_ttl)));
-            let set: Option<String> = connection.set_options(key, value, options).await.map_err(|e| store_error(&e))?;
-            if set.is_some() {
-                return Ok(Claim::Acquired);
-            }
-            let held: Option<String> = connection.get(key).await.map_err(|e| store_error(&e))?;
-            match held {
-                // Expired between SET and GET: treat as held by someone else for this round.
-                None => Ok(Claim::InFlight),
-                Some(text) => {
-                    let entry: Entry =
-                        serde_json::from_str(&text).map_err(|e| StoreError(format!("corrupt entry: {e}")))?;
-                    Ok(entry.claim_result(fingerprint))
-                }
-            }
+            let token = ClaimToken::new();
+            let reply: Vec<Vec<u8>> = self
+                .claim
+                .key(key.as_str())
+                .arg(fingerprint)
+                .arg(token.as_str())
+                .arg(millis(in_flight_ttl))
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| store_error(&e))?;
+            parse_claim(&reply, token)
         }
         .boxed()
     }
 
     fn complete<'a>(
         &'a self,
-        key: &'a str,
-        fingerprint: &'a str,
+        key: &'a StoreKey,
+        token: &'a ClaimToken,
         response: StoredResponse,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    ) -> BoxFuture<'a, Result<Fence, StoreError>> {
         async move {
             let mut connection = self.connection.clone();
-            let entry = Entry::Done { fingerprint: fingerprint.to_owned(), response };
-            let value = serde_json::to_string(&entry).map_err(|e| StoreError(e.to_string()))?;
-            let () = connection.pset_ex(key, value, millis(ttl)).await.map_err(|e| store_error(&e))?;
-            Ok(())
+            let headers = serde_json::to_vec(&response.headers).map_err(|e| StoreError(e.to_string()))?;
+            let held: i64 = self
+                .complete
+                .key(key.as_str())
+                .arg(token.as_str())
+                .arg(response.status)
+                .arg(headers)
+                .arg(response.body)
+                .arg(millis(ttl))
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| store_error(&e))?;
+            Ok(fence(held))
         }
         .boxed()
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn release<'a>(&'a self, key: &'a StoreKey, token: &'a ClaimToken) -> BoxFuture<'a, Result<Fence, StoreError>> {
         async move {
             let mut connection = self.connection.clone();
-            let _: i64 = connection.del(key).await.map_err(|e| store_error(&e))?;
-            Ok(())
+            let held: i64 = self
+                .release
+                .key(key.as_str())
+                .arg(token.as_str())
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| store_error(&e))?;
+            Ok(fence(held))
         }
         .boxed()
     }
