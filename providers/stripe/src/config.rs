@@ -8,16 +8,27 @@ use serde::Deserialize;
 struct RawConfig {
     /// Secret or restricted key (`sk_…` / `rk_…`), sent as `Authorization: Bearer`.
     api_key: SecretRef,
-    /// Pins `Stripe-Version`; without it Stripe uses the account's default version.
+    /// Pins `Stripe-Version`; without it the gateway pins [`DEFAULT_API_VERSION`].
     #[serde(default)]
     api_version: Option<String>,
 }
+
+/// The version sent when `api_version` is not configured: the one the adapter's field names,
+/// contract cases and the published description (`openapi.json`) follow. The account's own
+/// default version is unknown to the gateway and may predate fields the adapter writes.
+pub const DEFAULT_API_VERSION: &str = "2026-10-28.endive";
+
+/// The oldest version the adapter's requests work with: `collected_information[shipping_details]`
+/// (written, and read back for the partial merge) exists from `2025-03-31.basil` on; before it
+/// the object was a top-level `shipping_details`.
+pub const MINIMUM_API_VERSION: &str = "2025-03-31.basil";
 
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct StripeConfig {
     pub api_key: Secret,
-    pub api_version: Option<String>,
+    /// Sent as `Stripe-Version` on every call: the configured version, else [`DEFAULT_API_VERSION`].
+    pub api_version: String,
 }
 
 impl StripeConfig {
@@ -28,16 +39,39 @@ impl StripeConfig {
         if api_key.expose().is_empty() || !api_key.expose().bytes().all(|b| b.is_ascii_graphic()) {
             return Err(ConfigError::new("api_key", "must be a non-empty key without spaces or control characters"));
         }
-        if let Some(version) = &raw.api_version {
-            if !is_api_version(version) {
-                return Err(ConfigError::new(
-                    "api_version",
-                    format!("`{version}` is not a Stripe API version (YYYY-MM-DD or YYYY-MM-DD.name)"),
-                ));
-            }
+        let api_version = raw.api_version.unwrap_or_else(|| DEFAULT_API_VERSION.to_owned());
+        if !is_api_version(&api_version) {
+            return Err(ConfigError::new(
+                "api_version",
+                format!("`{api_version}` is not a Stripe API version (YYYY-MM-DD or YYYY-MM-DD.name)"),
+            ));
         }
-        Ok(Self { api_key, api_version: raw.api_version })
+        if !version_at_least(&api_version, MINIMUM_API_VERSION) {
+            return Err(ConfigError::new(
+                "api_version",
+                format!(
+                    "`{api_version}` is too old: the adapter writes collected_information[shipping_details], which needs {MINIMUM_API_VERSION} or later"
+                ),
+            ));
+        }
+        Ok(Self { api_key, api_version })
     }
+
+    /// Whether the configured version is `minimum` or later (e.g. to pick a field that only
+    /// newer versions have).
+    pub fn api_version_at_least(&self, minimum: &str) -> bool {
+        version_at_least(&self.api_version, minimum)
+    }
+}
+
+/// Stripe versions are ordered by their release date (`YYYY-MM-DD`); the name after the dot
+/// only labels the release. Both arguments must pass [`is_api_version`].
+pub fn version_at_least(version: &str, minimum: &str) -> bool {
+    fn date(version: &str) -> &str {
+        version.split_once('.').map_or(version, |(date, _)| date)
+    }
+    // Fixed-width ISO dates compare correctly as text.
+    date(version) >= date(minimum)
 }
 
 /// `YYYY-MM-DD` optionally followed by `.name` in lower case, e.g. `2025-03-31.basil`
@@ -69,8 +103,26 @@ mod tests {
     #[test]
     fn accepts_key_and_optional_version() {
         let config = setup(&json!({"api_key": {"value": "sk_test_1"}, "api_version": "2025-03-31.basil"}));
-        assert!(config.is_ok_and(|c| c.api_version.as_deref() == Some("2025-03-31.basil")));
-        assert!(setup(&json!({"api_key": {"value": "sk_test_1"}})).is_ok_and(|c| c.api_version.is_none()));
+        assert!(config.is_ok_and(|c| c.api_version == "2025-03-31.basil"));
+        let pinned = setup(&json!({"api_key": {"value": "sk_test_1"}}));
+        assert!(pinned.is_ok_and(|c| c.api_version == DEFAULT_API_VERSION));
+    }
+
+    #[test]
+    fn versions_before_the_minimum_are_refused_naming_the_key() {
+        let error = setup(&json!({"api_key": {"value": "sk"}, "api_version": "2024-06-20"})).err();
+        let text = error.map(|e| e.to_string()).unwrap_or_default();
+        assert!(text.contains("api_version") && text.contains(MINIMUM_API_VERSION), "{text}");
+        assert!(setup(&json!({"api_key": {"value": "sk"}, "api_version": "2025-03-30.acacia"})).is_err());
+        assert!(setup(&json!({"api_key": {"value": "sk"}, "api_version": "2025-03-31"})).is_ok());
+    }
+
+    #[test]
+    fn versions_compare_by_release_date() {
+        assert!(version_at_least("2025-12-15.clover", "2025-03-31.basil"));
+        assert!(version_at_least("2025-03-31.basil", "2025-03-31.basil"));
+        assert!(!version_at_least("2025-03-31.basil", "2025-12-15.clover"));
+        assert!(!version_at_least("2024-12-18.acacia", "2025-03-31.basil"));
     }
 
     #[test]

@@ -49,9 +49,16 @@ pub fn failure(response: &ProviderResponse) -> AdapterError {
 
 fn classify(status: u16, error: &WireError) -> FailureClass {
     let code = error.code.as_deref().unwrap_or_default();
+    // 409: a request with the same key is still executing. Transient: Stripe saved nothing for
+    // this request, and the same request may go through once the other one finishes.
+    if code == "idempotency_key_in_use" {
+        return FailureClass::KeyInUse;
+    }
+    // The key was first used with other parameters: a client mistake no retry can fix.
     if error.kind.as_deref() == Some("idempotency_error") || code.starts_with("idempotency_key") {
         return FailureClass::IdempotencyConflict;
     }
+    // Another request holds the session's lock: transient, retried (`provider_conflict`).
     if code == "lock_timeout" {
         return FailureClass::Conflict;
     }
@@ -73,8 +80,8 @@ fn class_by_status(status: u16) -> FailureClass {
 }
 
 /// `Stripe-Should-Retry` is authoritative when present. Without it, a lock timeout and a key
-/// still in use by an earlier attempt (e.g. one the gateway timed out on) are worth a retry:
-/// the retry either waits out the lock or receives Stripe's stored result for the key.
+/// still in use are worth a retry (DESIGN §5: retry 409 lock conflicts): the other request
+/// holding the lock or the key finishes, and the retry (under its own attempt key) runs.
 pub fn retry_advice(response: &ProviderResponse) -> Option<bool> {
     match wire::header(response, "stripe-should-retry").map(str::trim) {
         Some(v) if v.eq_ignore_ascii_case("true") => return Some(true),
@@ -215,6 +222,30 @@ mod tests {
         assert_eq!(retry_advice(&response(409, &[], in_use)), Some(true));
         assert_eq!(retry_advice(&response(400, &[], "{}")), None);
         assert_eq!(retry_advice(&response(200, &[], lock)), None);
+    }
+
+    #[test]
+    fn idempotency_answers_classify_by_code() {
+        let classes = [
+            (
+                409,
+                r#"{"error":{"type":"invalid_request_error","code":"idempotency_key_in_use"}}"#,
+                FailureClass::KeyInUse,
+            ),
+            (
+                400,
+                r#"{"error":{"type":"idempotency_error","message":"Keys for idempotent requests…"}}"#,
+                FailureClass::IdempotencyConflict,
+            ),
+            (409, r#"{"error":{"type":"invalid_request_error","code":"lock_timeout"}}"#, FailureClass::Conflict),
+        ];
+        for (status, body, class) in classes {
+            match failure(&response(status, &[], body)) {
+                AdapterError::Provider(f) => assert_eq!(f.class, class, "{body}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(FailureClass::KeyInUse.is_transient() && FailureClass::Conflict.is_transient());
     }
 
     #[test]

@@ -3,18 +3,24 @@
 //! Stripe takes form bodies in bracket notation (`form.rs`) and merges metadata natively, so
 //! most of the unified update maps one to one (`request.rs`); only a partial
 //! `shipping_details` patch needs a read first, because Stripe replaces collected shipping
-//! details as a whole. The gateway's idempotency key is always forwarded as
-//! `Idempotency-Key`, which makes every update safe to retry. `simulator/` is an in-memory
+//! details as a whole. An update is a pure overwrite, so each attempt carries its own
+//! `Idempotency-Key` (`idempotency.rs`: Stripe would replay a saved 500 to a retry under the
+//! same key). Amounts cross in Stripe's own units (`units.rs`). Every answer expands the
+//! session's line items; when Stripe lists only their first page, a follow-up read of the line
+//! items list completes it (`line_items.rs` builds the items). `simulator/` is an in-memory
 //! Stripe for the embedded default configuration. Mapping, quirks and sources: `README.md`.
 
 mod capabilities;
 mod config;
 mod error;
 pub mod form;
+mod idempotency;
+mod line_items;
 mod request;
 mod response;
 mod rules;
 pub mod simulator;
+mod units;
 
 use std::sync::Arc;
 
@@ -54,7 +60,7 @@ impl Adapter for StripeAdapter {
     }
 
     fn check_update(&self, update: &UnifiedUpdate) -> UpdateCheck {
-        rules::check(update)
+        rules::check(update, &self.config)
     }
 
     fn needs_current_state(&self, update: &UnifiedUpdate) -> bool {
@@ -74,12 +80,39 @@ impl Adapter for StripeAdapter {
         request::build_retrieve(&self.config, ctx)
     }
 
-    fn parse_session(&self, response: &ProviderResponse, _ctx: &Context) -> Result<UnifiedSession, AdapterError> {
-        response::parse(response)
+    fn parse_session(&self, response: &ProviderResponse, ctx: &Context) -> Result<UnifiedSession, AdapterError> {
+        response::parse(response, ctx.now)
+    }
+
+    /// An answer whose expanded `line_items` holds only the first page (`has_more`) is completed
+    /// by reading the session's line items (`GET …/line_items?limit=100`).
+    fn follow_up(&self, response: &ProviderResponse, ctx: &Context) -> Result<Option<ProviderRequest>, AdapterError> {
+        if !response::line_items_cut_short(response) {
+            return Ok(None);
+        }
+        request::build_line_items_read(&self.config, ctx).map(Some)
+    }
+
+    fn parse_with_follow_up(
+        &self,
+        response: &ProviderResponse,
+        follow_up: &ProviderResponse,
+        ctx: &Context,
+    ) -> Result<UnifiedSession, AdapterError> {
+        response::parse_with_line_items(response, follow_up, ctx.now)
     }
 
     fn retry_advice(&self, response: &ProviderResponse) -> Option<bool> {
         error::retry_advice(response)
+    }
+
+    /// A fresh `Idempotency-Key` for every update attempt (`idempotency.rs`); reads carry none.
+    fn attempt_headers(&self, access: Access, ctx: &Context, _attempt: u32) -> Result<http::HeaderMap, AdapterError> {
+        let mut headers = http::HeaderMap::new();
+        if access == Access::Write {
+            headers.insert("idempotency-key", idempotency::attempt_key(ctx)?);
+        }
+        Ok(headers)
     }
 
     fn auth_headers(&self, _access: Access, _ctx: &Context) -> Result<http::HeaderMap, AdapterError> {

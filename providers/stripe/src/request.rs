@@ -5,16 +5,27 @@
 
 use checkout_provider_interface::adapter::merge_provider_options;
 use checkout_provider_interface::{
-    AdapterError, AddressPatch, Context, DetailsPatch, FieldProblem, LineItem, LineItemForm, Patch, ProviderRequest,
+    AdapterError, AddressPatch, Context, DetailsPatch, FieldProblem, LineItem, Patch, ProviderRequest,
     ProviderResponse, ShippingOption, UnifiedUpdate, wire,
 };
 use serde_json::{Map, Value, json};
 
 use crate::config::StripeConfig;
-use crate::{KIND, form, response, rules};
+use crate::{KIND, form, line_items, response, rules, units};
 
-/// Retrieve always expands line items so the unified session can list them.
-const RETRIEVE_QUERY: &str = "?expand%5B%5D=line_items";
+/// What every session answer expands: its line items (Stripe includes them only when asked, and
+/// then only the first page) and their prices' products, which hold the item image and, on
+/// versions before line-item metadata, the sku / external id. Retrieve and update answers ask
+/// for the same, so they list the same items for the same session.
+pub const SESSION_EXPANSIONS: [&str; 2] = ["line_items", "line_items.data.price.product"];
+
+/// `SESSION_EXPANSIONS` as the retrieve's query (`expand[]=…`, brackets percent-encoded as
+/// checked against the mock).
+const RETRIEVE_QUERY: &str = "?expand%5B%5D=line_items&expand%5B%5D=line_items.data.price.product";
+
+/// The follow-up read when the first page of items was not all: the list endpoint from the
+/// start, at Stripe's largest page (`limit` 1–100), with the same product expansion.
+const LINE_ITEMS_QUERY: &str = "/line_items?expand%5B%5D=data.price.product&limit=100";
 
 pub fn session_path(ctx: &Context) -> String {
     format!("/v1/checkout/sessions/{}", wire::encode_segment(&ctx.session_id))
@@ -22,6 +33,16 @@ pub fn session_path(ctx: &Context) -> String {
 
 pub fn build_retrieve(config: &StripeConfig, ctx: &Context) -> Result<ProviderRequest, AdapterError> {
     let mut builder = wire::request(http::Method::GET, &format!("{}{RETRIEVE_QUERY}", session_path(ctx)));
+    for (name, value) in common_headers(config)? {
+        builder = builder.header(name, value);
+    }
+    wire::finish(builder, Vec::new())
+}
+
+/// `GET /v1/checkout/sessions/{id}/line_items?limit=100`: the session's items when its answer
+/// listed only the first page (`line_items.has_more`).
+pub fn build_line_items_read(config: &StripeConfig, ctx: &Context) -> Result<ProviderRequest, AdapterError> {
+    let mut builder = wire::request(http::Method::GET, &format!("{}{LINE_ITEMS_QUERY}", session_path(ctx)));
     for (name, value) in common_headers(config)? {
         builder = builder.header(name, value);
     }
@@ -36,7 +57,7 @@ pub fn build_update(
 ) -> Result<ProviderRequest, AdapterError> {
     // The gateway checks these before dispatch; checking again here keeps a direct caller (or a
     // preview) from ever sending e.g. `price_data[currency]=`.
-    let invalid = rules::check(update).invalid;
+    let invalid = rules::check(update, config).invalid;
     if !invalid.is_empty() {
         return Err(AdapterError::Invalid(invalid));
     }
@@ -46,8 +67,9 @@ pub fn build_update(
     }
     if let Some(items) = &update.line_items {
         let currency = update.currency.as_deref().map(str::to_ascii_lowercase);
-        let items = items.iter().map(|item| line_item(item, currency.as_deref())).collect();
-        body.insert("line_items".to_owned(), Value::Array(items));
+        let mut built = line_items::build(items, currency.as_deref(), config)?;
+        item_amounts_in_stripe_units(&mut built, items, currency.as_deref())?;
+        body.insert("line_items".to_owned(), built);
     }
     match &update.shipping_options {
         Patch::Absent => {}
@@ -60,7 +82,9 @@ pub fn build_update(
         }
         Patch::Set(options) => {
             let currency = update.currency.as_deref();
-            body.insert("shipping_options".to_owned(), options.iter().map(|o| shipping_option(o, currency)).collect());
+            let options =
+                options.iter().enumerate().map(|(i, o)| shipping_option(i, o, currency)).collect::<Result<_, _>>()?;
+            body.insert("shipping_options".to_owned(), Value::Array(options));
         }
     }
     if let Patch::Set(patch) = &update.shipping_details {
@@ -68,33 +92,25 @@ pub fn build_update(
         body.insert("collected_information".to_owned(), json!({ "shipping_details": details }));
     }
     merge_provider_options(&mut body, update, KIND)?;
+    expand_session(&mut body)?;
     let encoded = form::encode(&body)
         .map_err(|e| AdapterError::Invalid(vec![FieldProblem::new("", format!("cannot form-encode: {e}"))]))?;
 
-    let mut builder = wire::request(http::Method::POST, &session_path(ctx))
-        .header(http::header::CONTENT_TYPE, wire::FORM)
-        .header("idempotency-key", idempotency_key(ctx)?);
+    // `Idempotency-Key` is minted per attempt (`idempotency::attempt_key`), not built here.
+    let mut builder =
+        wire::request(http::Method::POST, &session_path(ctx)).header(http::header::CONTENT_TYPE, wire::FORM);
     for (name, value) in common_headers(config)? {
         builder = builder.header(name, value);
     }
     wire::finish(builder, encoded.into_bytes())
 }
 
-/// `Authorization` (redacted in previews) and, when configured, `Stripe-Version`.
+/// `Authorization` (redacted in previews) and `Stripe-Version` (configured, or the pinned default).
 pub fn common_headers(config: &StripeConfig) -> Result<Vec<(&'static str, http::HeaderValue)>, AdapterError> {
-    let mut headers = vec![("authorization", wire::sensitive(&format!("Bearer {}", config.api_key.expose()))?)];
-    if let Some(version) = &config.api_version {
-        let value = http::HeaderValue::from_str(version)
-            .map_err(|_| AdapterError::unparseable("api_version is not a valid header value"))?;
-        headers.push(("stripe-version", value));
-    }
-    Ok(headers)
-}
-
-fn idempotency_key(ctx: &Context) -> Result<http::HeaderValue, AdapterError> {
-    http::HeaderValue::from_str(&ctx.idempotency_key).map_err(|_| {
-        AdapterError::Invalid(vec![FieldProblem::new("", "the idempotency key is not a valid header value")])
-    })
+    let authorization = wire::sensitive(&format!("Bearer {}", config.api_key.expose()))?;
+    let version = http::HeaderValue::from_str(&config.api_version)
+        .map_err(|_| AdapterError::unparseable("api_version is not a valid header value"))?;
+    Ok(vec![("authorization", authorization), ("stripe-version", version)])
 }
 
 /// Stripe merges metadata natively: `metadata[k]=v` sets, `metadata[k]=` removes, `metadata=`
@@ -111,60 +127,44 @@ fn metadata(patch: &Patch<std::collections::BTreeMap<String, Option<String>>>) -
     }
 }
 
-fn line_item(item: &LineItem, currency: Option<&str>) -> Value {
-    // Values are built directly rather than through `json!`, whose `to_value` round trip was a
-    // large share of building 100 items (BENCHMARKS.md).
-    let mut out = Map::new();
-    match item.form() {
-        LineItemForm::Existing => {
-            out.insert("id".to_owned(), text(item.id.as_deref()));
-        }
-        LineItemForm::Catalog => {
-            out.insert("price".to_owned(), text(item.price.as_deref()));
-        }
-        LineItemForm::AdHoc => {
-            let mut product = Map::new();
-            product.insert("name".to_owned(), text(item.name.as_deref()));
-            if let Some(image) = &item.image_url {
-                product.insert("images".to_owned(), Value::Array(vec![Value::String(image.clone())]));
-            }
-            // Stripe has no item sku / external id: they ride in the inline product's metadata.
-            let mut product_metadata = Map::new();
-            for (key, value) in [(response::SKU_KEY, &item.sku), (response::EXTERNAL_ID_KEY, &item.external_id)] {
-                if let Some(value) = value {
-                    product_metadata.insert(key.to_owned(), Value::String(value.clone()));
-                }
-            }
-            if !product_metadata.is_empty() {
-                product.insert("metadata".to_owned(), Value::Object(product_metadata));
-            }
-            let mut price_data = Map::new();
-            price_data.insert("currency".to_owned(), text(currency));
-            price_data.insert("product_data".to_owned(), Value::Object(product));
-            price_data.insert("unit_amount".to_owned(), item.unit_amount.map_or(Value::Null, Value::from));
-            out.insert("price_data".to_owned(), Value::Object(price_data));
+/// The update answer lists the session's items as a retrieve does: `SESSION_EXPANSIONS` are
+/// added to the client's own `provider_options.stripe.expand` (asking twice for one expansion
+/// is one expansion, so this never conflicts).
+fn expand_session(body: &mut Map<String, Value>) -> Result<(), AdapterError> {
+    let paths = body.entry("expand").or_insert_with(|| Value::Array(Vec::new()));
+    let Value::Array(paths) = paths else {
+        return Err(AdapterError::Invalid(vec![FieldProblem::new(
+            "/provider_options/stripe/expand",
+            "stripe takes `expand` as a list of paths",
+        )]));
+    };
+    for path in SESSION_EXPANSIONS {
+        if !paths.iter().any(|known| known.as_str() == Some(path)) {
+            paths.push(Value::String(path.to_owned()));
         }
     }
-    if let Some(quantity) = item.quantity {
-        out.insert("quantity".to_owned(), Value::from(quantity));
-    }
-    Value::Object(out)
+    Ok(())
 }
 
-/// A string value, or `null` (sent as an empty value) when absent.
-fn text(value: Option<&str>) -> Value {
-    value.map_or(Value::Null, |text| Value::String(text.to_owned()))
-}
-
-fn shipping_option(option: &ShippingOption, session_currency: Option<&str>) -> Value {
+fn shipping_option(
+    index: usize,
+    option: &ShippingOption,
+    session_currency: Option<&str>,
+) -> Result<Value, AdapterError> {
     if let Some(rate) = &option.shipping_rate {
-        return json!({ "shipping_rate": rate });
+        return Ok(json!({ "shipping_rate": rate }));
     }
     let currency = option.currency.as_deref().or(session_currency).map(str::to_ascii_lowercase);
+    let amount = match (option.amount, currency.as_deref()) {
+        (Some(amount), Some(currency)) => Some(units::to_stripe(currency, amount).map_err(|e| {
+            AdapterError::Invalid(vec![FieldProblem::new(format!("/shipping_options/{index}/amount"), e.to_string())])
+        })?),
+        (amount, _) => amount,
+    };
     let mut data = Map::new();
     data.insert("display_name".to_owned(), json!(option.display_name));
     data.insert("type".to_owned(), json!("fixed_amount"));
-    data.insert("fixed_amount".to_owned(), json!({ "amount": option.amount, "currency": currency }));
+    data.insert("fixed_amount".to_owned(), json!({ "amount": amount, "currency": currency }));
     if let Some(estimate) = &option.delivery_estimate {
         let mut bounds = Map::new();
         for (name, bound) in [("minimum", &estimate.minimum), ("maximum", &estimate.maximum)] {
@@ -176,7 +176,27 @@ fn shipping_option(option: &ShippingOption, session_currency: Option<&str>) -> V
             data.insert("delivery_estimate".to_owned(), Value::Object(bounds));
         }
     }
-    json!({ "shipping_rate_data": data })
+    Ok(json!({ "shipping_rate_data": data }))
+}
+
+/// `price_data[unit_amount]` in Stripe's units (`units.rs`): the unified amount is ISO 4217
+/// minor units. `rules::check` already refused amounts Stripe cannot take exactly.
+fn item_amounts_in_stripe_units(
+    built: &mut Value,
+    items: &[LineItem],
+    currency: Option<&str>,
+) -> Result<(), AdapterError> {
+    let (Some(currency), Some(built)) = (currency, built.as_array_mut()) else { return Ok(()) };
+    for (index, (item, object)) in items.iter().zip(built.iter_mut()).enumerate() {
+        let (Some(amount), Some(slot)) = (item.unit_amount, object.pointer_mut("/price_data/unit_amount")) else {
+            continue;
+        };
+        let converted = units::to_stripe(currency, amount).map_err(|e| {
+            AdapterError::Invalid(vec![FieldProblem::new(format!("/line_items/{index}/unit_amount"), e.to_string())])
+        })?;
+        *slot = Value::from(converted);
+    }
+    Ok(())
 }
 
 /// Stripe replaces the collected shipping details as a whole and requires `name`,

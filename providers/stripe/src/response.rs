@@ -10,10 +10,12 @@ use checkout_provider_interface::{
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use time::OffsetDateTime;
 
-use crate::{KIND, error};
+use crate::{KIND, error, units};
 
-/// Keys of the inline product's metadata that carry the unified item `sku` / `external_id`.
+/// Keys of the line item's metadata (or, before line-item metadata existed, the inline
+/// product's metadata) that carry the unified item `sku` / `external_id`.
 pub const SKU_KEY: &str = "sku";
 pub const EXTERNAL_ID_KEY: &str = "external_id";
 
@@ -30,7 +32,6 @@ struct WireSession {
     shipping_cost: Option<ShippingCost>,
     shipping_options: Option<Vec<WireShippingOption>>,
     collected_information: Option<Collected>,
-    customer_details: Option<CustomerDetails>,
     metadata: Option<BTreeMap<String, String>>,
     url: Option<String>,
     success_url: Option<String>,
@@ -40,7 +41,7 @@ struct WireSession {
     livemode: Option<bool>,
     created: Option<i64>,
     expires_at: Option<i64>,
-    /// Only present when expanded (`expand[]=line_items`).
+    /// Only present when expanded (`expand[]=line_items`): the first page (Stripe: 10 items).
     line_items: Option<WireList>,
 }
 
@@ -133,14 +134,17 @@ impl From<WireAddress> for Address {
 }
 
 #[derive(Deserialize)]
-struct CustomerDetails {
-    email: Option<String>,
-    phone: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct WireList {
     #[serde(default)]
+    data: Vec<WireLineItem>,
+    #[serde(default)]
+    has_more: bool,
+}
+
+/// The answer of `GET /v1/checkout/sessions/{id}/line_items`: `{object: "list", data, has_more, url}`.
+#[derive(Deserialize)]
+struct WirePage {
+    object: Option<String>,
     data: Vec<WireLineItem>,
     #[serde(default)]
     has_more: bool,
@@ -153,6 +157,9 @@ struct WireLineItem {
     quantity: Option<u64>,
     amount_total: Option<i64>,
     price: Option<WirePrice>,
+    /// Line-item metadata (API 2025-12-15.clover and later); where the gateway keeps `sku` and
+    /// `external_id`.
+    metadata: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -169,36 +176,94 @@ struct WireProduct {
 }
 
 /// Any Stripe answer: a session on 2xx, else the classified error.
-pub fn parse(response: &ProviderResponse) -> Result<UnifiedSession, AdapterError> {
+/// `now` is the call's clock, for a session whose `status` is null.
+pub fn parse(response: &ProviderResponse, now: OffsetDateTime) -> Result<UnifiedSession, AdapterError> {
     if !response.status().is_success() {
         return Err(error::failure(response));
     }
-    // Straight from the text into the wire structs: the fields the gateway does not map are
-    // skipped without building a JSON tree (most of a Stripe session), and UTF-8 is checked
-    // once for the whole body rather than per string (BENCHMARKS.md).
+    map(from_body(response, "a checkout.session")?, now)
+}
+
+/// A session answer whose expanded `line_items` was cut short, together with the answer to the
+/// follow-up read of the session's line items (`GET …/line_items?limit=100`), which replaces
+/// the first page. A follow-up body that is not a list leaves the first page, with warnings:
+/// the update itself went through, so its answer is still worth showing.
+pub fn parse_with_line_items(
+    response: &ProviderResponse,
+    page: &ProviderResponse,
+    now: OffsetDateTime,
+) -> Result<UnifiedSession, AdapterError> {
+    if !response.status().is_success() {
+        return Err(error::failure(response));
+    }
+    let mut wire: WireSession = from_body(response, "a checkout.session")?;
+    let list = if page.status().is_success() {
+        from_body::<WirePage>(page, "a list of line items").map_err(|e| e.to_string())
+    } else {
+        Err(format!("stripe answered {}", page.status()))
+    };
+    match list {
+        Ok(list) if list.object.as_deref().is_none_or(|o| o == "list") => {
+            wire.line_items = Some(WireList { data: list.data, has_more: list.has_more });
+            map(wire, now)
+        }
+        outcome => {
+            let why = outcome.err().unwrap_or_else(|| "its object is not a list".to_owned());
+            let mut session = map(wire, now)?;
+            session.warnings.push(Warning {
+                code: "follow_up_failed".to_owned(),
+                pointer: Some("/line_items".to_owned()),
+                detail: format!("the read of the remaining line items failed ({why}); the first page is shown"),
+            });
+            Ok(session)
+        }
+    }
+}
+
+/// Whether a successful answer lists only the first page of the session's line items (Stripe
+/// includes "the first handful" of them when `line_items` is expanded, with `has_more`).
+pub fn line_items_cut_short(response: &ProviderResponse) -> bool {
+    #[derive(Deserialize)]
+    struct Probe {
+        line_items: Option<ProbeList>,
+    }
+    #[derive(Deserialize)]
+    struct ProbeList {
+        #[serde(default)]
+        has_more: bool,
+    }
+    let probe: Option<Probe> = serde_json::from_slice(response.body()).ok();
+    probe.and_then(|p| p.line_items).is_some_and(|list| list.has_more)
+}
+
+/// Straight from the text into the wire structs: the fields the gateway does not map are
+/// skipped without building a JSON tree (most of a Stripe session), and UTF-8 is checked once
+/// for the whole body rather than per string (BENCHMARKS.md).
+fn from_body<T: serde::de::DeserializeOwned>(response: &ProviderResponse, what: &str) -> Result<T, AdapterError> {
     let text = std::str::from_utf8(response.body())
         .map_err(|e| AdapterError::unparseable(format!("body is not JSON: not UTF-8: {e}")))?;
-    let wire: WireSession = serde_json::from_str(text).map_err(|e| {
+    serde_json::from_str(text).map_err(|e| {
         if e.is_data() {
-            AdapterError::unparseable(format!("not a checkout.session: {e}"))
+            AdapterError::unparseable(format!("not {what}: {e}"))
         } else {
             AdapterError::unparseable(format!("body is not JSON: {e}"))
         }
-    })?;
-    map(wire)
+    })
 }
 
-fn map(wire: WireSession) -> Result<UnifiedSession, AdapterError> {
+fn map(wire: WireSession, now: OffsetDateTime) -> Result<UnifiedSession, AdapterError> {
     if let Some(object) = wire.object.as_deref().filter(|o| *o != "checkout.session") {
         return Err(AdapterError::unparseable(format!("expected a checkout.session, got `{object}`")));
     }
-    let status = match wire.status.as_deref() {
-        Some("open") => SessionStatus::Open,
-        Some("complete") => SessionStatus::Complete,
-        Some("expired") => SessionStatus::Expired,
-        other => return Err(AdapterError::unparseable(format!("unknown session status {other:?}"))),
+    let (status, status_warning) = match wire.status.as_deref() {
+        Some("open") => (SessionStatus::Open, None),
+        Some("complete") => (SessionStatus::Complete, None),
+        Some("expired") => (SessionStatus::Expired, None),
+        None => derived_status(&wire, now),
+        Some(other) => return Err(AdapterError::unparseable(format!("unknown session status `{other}`"))),
     };
     let mut session = UnifiedSession::new(wire.id, KIND, status);
+    session.warnings.extend(status_warning);
     session.payment_status = match wire.payment_status.as_deref() {
         Some("paid") => Some(PaymentStatus::Paid),
         Some("unpaid") => Some(PaymentStatus::Unpaid),
@@ -218,6 +283,8 @@ fn map(wire: WireSession) -> Result<UnifiedSession, AdapterError> {
         total: wire.amount_total,
     };
     if let Some(list) = wire.line_items {
+        // Only when items are still missing: a first page is completed by the follow-up read
+        // before this runs, so `has_more` here means that read failed or there were over 100.
         if list.has_more {
             session.warnings.push(Warning {
                 code: "line_items_truncated".to_owned(),
@@ -234,7 +301,7 @@ fn map(wire: WireSession) -> Result<UnifiedSession, AdapterError> {
     });
     let options = wire.shipping_options.unwrap_or_default();
     let options = options.into_iter().map(|option| shipping_rate(option, currency.as_deref())).collect();
-    let details = shipping_details(wire.collected_information, wire.customer_details);
+    let details = shipping_details(wire.collected_information);
     session.shipping = Some(Shipping { selected_rate, options, details });
     session.redirects = Some(RedirectTargets {
         success_url: wire.success_url.or(wire.return_url),
@@ -246,7 +313,29 @@ fn map(wire: WireSession) -> Result<UnifiedSession, AdapterError> {
     session.livemode = wire.livemode;
     session.created_at = wire.created.and_then(timestamp::from_unix_seconds);
     session.expires_at = wire.expires_at.and_then(timestamp::from_unix_seconds);
+    units::session_to_unified(&mut session);
     Ok(session)
+}
+
+/// The published type allows `status: null`. Rather than fail the whole answer, the status is
+/// derived the way Stripe's own states follow: a paid session is complete (Stripe sets
+/// `payment_status=paid` only on completion), a session past `expires_at` is expired (the
+/// rule DESIGN §10 uses for providers without a status), anything else is open; a warning at
+/// `/status` says it was derived.
+fn derived_status(wire: &WireSession, now: OffsetDateTime) -> (SessionStatus, Option<Warning>) {
+    let (status, why) = if wire.payment_status.as_deref() == Some("paid") {
+        (SessionStatus::Complete, "payment_status is paid")
+    } else if wire.expires_at.is_some_and(|at| at <= now.unix_timestamp()) {
+        (SessionStatus::Expired, "expires_at has passed")
+    } else {
+        (SessionStatus::Open, "the session is unpaid and has not expired")
+    };
+    let warning = Warning {
+        code: "status_derived".to_owned(),
+        pointer: Some("/status".to_owned()),
+        detail: format!("stripe sent no status; derived from the session ({why})"),
+    };
+    (status, Some(warning))
 }
 
 fn line_item(item: WireLineItem) -> SessionLineItem {
@@ -255,8 +344,13 @@ fn line_item(item: WireLineItem) -> SessionLineItem {
         Some(WirePrice { unit_amount, .. }) => (unit_amount, None),
         None => (None, None),
     };
+    // The line item's own metadata first (where the gateway writes from 2025-12-15.clover on),
+    // then the inline product's (where it wrote before, and still does on older versions).
     let product_metadata = product.as_ref().and_then(|p| p.metadata.as_ref());
-    let from_metadata = |key: &str| product_metadata.and_then(|m| m.get(key)).cloned();
+    let from_metadata = |key: &str| {
+        let own = item.metadata.as_ref().and_then(|m| m.get(key));
+        own.or_else(|| product_metadata.and_then(|m| m.get(key))).cloned()
+    };
     SessionLineItem {
         id: item.id,
         name: item.description.or_else(|| product.as_ref().and_then(|p| p.name.clone())),
@@ -295,16 +389,14 @@ fn shipping_rate(option: WireShippingOption, session_currency: Option<&str>) -> 
     rate
 }
 
-/// Name and address come from `collected_information.shipping_details`; Stripe keeps the
-/// buyer's email and phone in `customer_details`, so they are reported beside them.
-fn shipping_details(collected: Option<Collected>, customer: Option<CustomerDetails>) -> Option<Details> {
-    let shipping = collected.and_then(|c| c.shipping_details);
-    let (email, phone) = customer.map_or((None, None), |c| (c.email, c.phone));
-    if shipping.is_none() && email.is_none() && phone.is_none() {
-        return None;
-    }
-    let (name, address) = shipping.map_or((None, None), |s| (s.name, s.address.map(Address::from)));
-    Some(Details { name, first_name: None, last_name: None, email, phone, address })
+/// Name and address from `collected_information.shipping_details`, the only shipping
+/// details Stripe keeps. `customer_details.email` / `.phone` are the paying customer's
+/// contact, not the shipment's: reporting them here would show values a client cannot set
+/// through `shipping_details` and invent a shipping block for sessions that have none.
+fn shipping_details(collected: Option<Collected>) -> Option<Details> {
+    let shipping = collected.and_then(|c| c.shipping_details)?;
+    let address = shipping.address.map(Address::from);
+    Some(Details { name: shipping.name, first_name: None, last_name: None, email: None, phone: None, address })
 }
 
 /// The session's current collected shipping details as a form-ready object (null fields

@@ -1,18 +1,23 @@
 //! Value-dependent rules the capability table cannot say (run by the gateway before dispatch
-//! through `Adapter::check_update`): which line item fields each form may carry, where
-//! `currency` is needed, and what `collected_information[shipping_details]` requires.
+//! through `Adapter::check_update`): where `currency` is needed and what
+//! `collected_information[shipping_details]` requires; the line item rules are in
+//! `line_items.rs`.
 
 use checkout_provider_interface::capability::{UpdateCheck, escape_pointer};
-use checkout_provider_interface::{
-    AddressPatch, DetailsPatch, FieldProblem, LineItem, LineItemForm, Patch, ShippingOption, UnifiedUpdate,
-};
+use checkout_provider_interface::{AddressPatch, DetailsPatch, FieldProblem, Patch, ShippingOption, UnifiedUpdate};
 
-pub fn check(update: &UnifiedUpdate) -> UpdateCheck {
+use crate::config::StripeConfig;
+use crate::{line_items, units};
+
+pub fn check(update: &UnifiedUpdate, config: &StripeConfig) -> UpdateCheck {
     let mut check = UpdateCheck::default();
     check_metadata(update, &mut check);
-    check_line_items(update, &mut check);
+    if let Some(items) = &update.line_items {
+        line_items::check(items, update.currency.as_deref(), config, &mut check);
+    }
     check_shipping_options(update, &mut check);
     check_currency_use(update, &mut check);
+    check_units(update, &mut check);
     if let Patch::Clear = update.shipping_details {
         check.unsupported.push(FieldProblem::new(
             "/shipping_details",
@@ -21,9 +26,50 @@ pub fn check(update: &UnifiedUpdate) -> UpdateCheck {
     }
     if let Patch::Set(details) = &update.shipping_details {
         check_shipping_details(details, &mut check);
+        check_lengths(details, &mut check);
     }
     check
 }
+
+/// Every amount the adapter sends must be exact in Stripe's units (`units.rs`): e.g. ISK in
+/// whole krónur, MGA in whole ariary, three-decimal currencies in multiples of 10. Amounts
+/// without a currency are refused elsewhere (`currency` is required for them).
+fn check_units(update: &UnifiedUpdate, check: &mut UpdateCheck) {
+    let session_currency = update.currency.as_deref();
+    let items = update.line_items.iter().flatten().enumerate();
+    let item_amounts = items.filter_map(|(index, item)| {
+        let amount = item.unit_amount.filter(|_| line_items::uses_price_data(item))?;
+        Some((format!("/line_items/{index}/unit_amount"), session_currency, amount))
+    });
+    let options = update.shipping_options.value().into_iter().flatten().enumerate();
+    let option_amounts = options.filter_map(|(index, option)| {
+        let amount = option.amount.filter(|_| option.shipping_rate.is_none())?;
+        Some((format!("/shipping_options/{index}/amount"), option.currency.as_deref().or(session_currency), amount))
+    });
+    for (pointer, currency, amount) in item_amounts.chain(option_amounts) {
+        let Some(currency) = currency else { continue };
+        if let Err(error) = units::to_stripe(currency, amount) {
+            check.invalid.push(FieldProblem::new(pointer, error.to_string()));
+        }
+    }
+}
+
+/// Stripe's documented length limits that are tighter than the unified schema's
+/// (`openapi.json`: `collected_information[shipping_details][name]` maxLength 255). The value is
+/// valid unified input another provider may take, so it is unsupported here, not invalid.
+fn check_lengths(details: &DetailsPatch, check: &mut UpdateCheck) {
+    if let Patch::Set(name) = &details.name {
+        if name.chars().count() > SHIPPING_NAME_MAX {
+            check.unsupported.push(FieldProblem::new(
+                "/shipping_details/name",
+                format!("stripe takes at most {SHIPPING_NAME_MAX} characters in a shipping name"),
+            ));
+        }
+    }
+}
+
+/// `collected_information[shipping_details][name]`: "maximum 255 characters".
+const SHIPPING_NAME_MAX: usize = 255;
 
 fn check_metadata(update: &UnifiedUpdate, check: &mut UpdateCheck) {
     let Patch::Set(map) = &update.metadata else { return };
@@ -38,75 +84,6 @@ fn check_metadata(update: &UnifiedUpdate, check: &mut UpdateCheck) {
                 "stripe cannot store an empty metadata value (it means removal); send null to remove the key",
             ));
         }
-    }
-}
-
-fn check_line_items(update: &UnifiedUpdate, check: &mut UpdateCheck) {
-    let Some(items) = &update.line_items else { return };
-    if items.is_empty() {
-        check.invalid.push(FieldProblem::new("/line_items", "stripe needs at least one line item"));
-    }
-    for (index, item) in items.iter().enumerate() {
-        let base = format!("/line_items/{index}");
-        match item.form() {
-            LineItemForm::Existing => {
-                for field in product_fields(item, true) {
-                    check.unsupported.push(FieldProblem::new(
-                        format!("{base}/{field}"),
-                        "stripe keeps an existing line item by id and can only change its quantity",
-                    ));
-                }
-            }
-            LineItemForm::Catalog => {
-                for field in product_fields(item, false) {
-                    check.unsupported.push(FieldProblem::new(
-                        format!("{base}/{field}"),
-                        "a stripe catalog price defines the product; only quantity may accompany it",
-                    ));
-                }
-                require_quantity(item, &base, check);
-            }
-            LineItemForm::AdHoc => {
-                if item.name.is_none() {
-                    check.invalid.push(FieldProblem::new(format!("{base}/name"), "stripe needs a product name"));
-                }
-                if item.unit_amount.is_none() {
-                    check.invalid.push(FieldProblem::new(format!("{base}/unit_amount"), "stripe needs a unit amount"));
-                }
-                require_quantity(item, &base, check);
-            }
-        }
-    }
-    let ad_hoc = items.iter().any(|item| item.form() == LineItemForm::AdHoc);
-    if ad_hoc && update.currency.is_none() {
-        check.invalid.push(FieldProblem::new(
-            "/currency",
-            "stripe needs `currency` for ad-hoc line items (price_data[currency])",
-        ));
-    }
-}
-
-/// The product-describing fields an `{id}` or `{price}` item must not carry (`price` counts
-/// only for `{id}` items).
-fn product_fields(item: &LineItem, with_price: bool) -> Vec<&'static str> {
-    [
-        ("price", with_price && item.price.is_some()),
-        ("name", item.name.is_some()),
-        ("unit_amount", item.unit_amount.is_some()),
-        ("sku", item.sku.is_some()),
-        ("external_id", item.external_id.is_some()),
-        ("image_url", item.image_url.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(field, present)| present.then_some(field))
-    .collect()
-}
-
-fn require_quantity(item: &LineItem, base: &str, check: &mut UpdateCheck) {
-    if item.quantity.is_none() {
-        check
-            .invalid
-            .push(FieldProblem::new(format!("{base}/quantity"), "stripe needs a quantity for a new line item"));
     }
 }
 
@@ -159,12 +136,12 @@ fn check_currency_use(update: &UnifiedUpdate, check: &mut UpdateCheck) {
     if update.currency.is_none() {
         return;
     }
-    let ad_hoc = update.line_items.iter().flatten().any(|item| item.form() == LineItemForm::AdHoc);
+    let ad_hoc = update.line_items.iter().flatten().any(line_items::uses_price_data);
     let inline_rate = update.shipping_options.value().is_some_and(|options| options.iter().any(uses_session_currency));
     if !ad_hoc && !inline_rate {
         check.unsupported.push(FieldProblem::new(
             "/currency",
-            "stripe cannot change a session's currency; `currency` only applies to ad-hoc line items and inline shipping rates",
+            "stripe cannot change a session's currency; `currency` only applies to inline prices of line items and inline shipping rates",
         ));
     }
 }
@@ -224,29 +201,16 @@ mod tests {
 
     fn pointers(body: serde_json::Value) -> (Vec<String>, Vec<String>) {
         let update: UnifiedUpdate = serde_json::from_value(body).unwrap_or_default();
-        let check = check(&update);
+        let settings = json!({"api_key": {"value": "sk_test_1"}}).as_object().cloned().unwrap_or_default();
+        let setup = checkout_provider_interface::ProviderSetup {
+            name: "stripe-test",
+            settings: &settings,
+            secrets: &checkout_provider_interface::contract::InlineSecrets,
+        };
+        let config = StripeConfig::from_setup(&setup).unwrap_or_else(|e| panic!("{e}"));
+        let check = check(&update, &config);
         let list = |problems: &[FieldProblem]| problems.iter().map(|p| p.pointer.clone()).collect();
         (list(&check.unsupported), list(&check.invalid))
-    }
-
-    #[test]
-    fn ad_hoc_items_need_currency_name_amount_and_quantity() {
-        let (unsupported, invalid) = pointers(json!({"line_items": [{"name": "x", "unit_amount": 1, "quantity": 1}]}));
-        assert!(unsupported.is_empty());
-        assert_eq!(invalid, ["/currency"]);
-        let two = json!({"line_items": [{"name": "x", "unit_amount": 1, "quantity": 1}, {"name": "y", "unit_amount": 1, "quantity": 1}]});
-        assert_eq!(pointers(two).1, ["/currency"]);
-        let (_, invalid) = pointers(json!({"currency": "usd", "line_items": [{"name": "x"}]}));
-        assert_eq!(invalid, ["/line_items/0/unit_amount", "/line_items/0/quantity"]);
-    }
-
-    #[test]
-    fn existing_and_catalog_items_take_only_quantity() {
-        let (unsupported, invalid) =
-            pointers(json!({"line_items": [{"id": "li_1", "sku": "s", "price": "p"}, {"price": "p", "name": "n"}]}));
-        assert_eq!(unsupported, ["/line_items/0/price", "/line_items/0/sku", "/line_items/1/name"]);
-        assert_eq!(invalid, ["/line_items/1/quantity"]);
-        assert_eq!(pointers(json!({"line_items": []})).1, ["/line_items"]);
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! An in-memory Stripe speaking the Checkout Sessions wire protocol, for the embedded default
 //! configuration: Bearer auth against the configured key, form bodies in bracket notation,
-//! `Idempotency-Key` replay, Stripe's error envelope and status codes. Demo sessions and the
-//! rates and prices they may use are in `state.rs` (listed in the crate README).
+//! Stripe's idempotency layer (`idempotency.rs`: saved results replayed, errors included),
+//! Stripe's error envelope and status codes. Demo sessions and the rates and prices they may use
+//! are in `state.rs` (listed in the crate README); `control.rs` lets tests arm faults.
 
+mod control;
+mod idempotency;
+mod items;
+mod line_items;
 mod state;
 mod update;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use checkout_provider_interface::simulator::json_response;
@@ -14,11 +19,10 @@ use checkout_provider_interface::{Secret, Simulator};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
+use self::control::{Fault, Faults, Received, RequestLog};
+use self::idempotency::{Lookup, Saved, SavedResults};
 use self::state::{Rate, Session};
 use crate::{config, form};
-
-/// Stored idempotent answers kept at most (oldest dropped first).
-const IDEMPOTENCY_CAPACITY: usize = 1_000;
 
 pub struct StripeSimulator {
     api_key: Secret,
@@ -29,9 +33,40 @@ struct State {
     sessions: BTreeMap<String, Session>,
     rates: BTreeMap<String, Rate>,
     counter: Counter,
-    /// Idempotency-Key -> (request fingerprint, stored 200 body).
-    replays: BTreeMap<String, (Vec<u8>, Vec<u8>)>,
-    replay_order: VecDeque<String>,
+    saved: SavedResults,
+    faults: Faults,
+    log: RequestLog,
+}
+
+/// One answer: status and JSON body; a replay names the request whose result it repeats.
+struct Answer {
+    status: u16,
+    body: Value,
+    original_request: Option<String>,
+}
+
+impl Answer {
+    fn ok(body: Value) -> Self {
+        Self { status: 200, body, original_request: None }
+    }
+
+    fn replay(saved: Saved) -> Self {
+        Self { status: saved.status, body: saved.body, original_request: Some(saved.request_id) }
+    }
+}
+
+impl From<StripeError> for Answer {
+    fn from(error: StripeError) -> Self {
+        Self { status: error.status, body: error.body(), original_request: None }
+    }
+}
+
+/// Why an update did not go through, and so whether its result is saved under its key.
+enum Failure {
+    /// The parameters failed validation: no endpoint began executing, nothing is saved.
+    Validation(StripeError),
+    /// The endpoint was executing (the session is missing or closed, or it failed): saved.
+    Executing(StripeError),
 }
 
 /// Numbers generated ids and request ids.
@@ -49,6 +84,8 @@ impl update::Ids for Counter {
 pub(crate) enum StripeErrorKind {
     InvalidRequest,
     Idempotency,
+    /// Stripe's own failure (a 500).
+    Api,
 }
 
 /// One Stripe error answer.
@@ -75,6 +112,7 @@ impl StripeError {
         let kind = match self.kind {
             StripeErrorKind::InvalidRequest => "invalid_request_error",
             StripeErrorKind::Idempotency => "idempotency_error",
+            StripeErrorKind::Api => "api_error",
         };
         let mut error = Map::new();
         error.insert("type".to_owned(), json!(kind));
@@ -100,8 +138,9 @@ impl StripeSimulator {
             sessions: state::demo_sessions(now.unix_timestamp()),
             rates: state::demo_rates(),
             counter: Counter(0),
-            replays: BTreeMap::new(),
-            replay_order: VecDeque::new(),
+            saved: SavedResults::default(),
+            faults: Faults::default(),
+            log: RequestLog::default(),
         };
         Self { api_key, state: Mutex::new(state) }
     }
@@ -111,7 +150,13 @@ impl StripeSimulator {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn route(&self, request: &http::Request<Vec<u8>>, state: &mut State) -> Result<(Value, bool), StripeError> {
+    fn route(
+        &self,
+        request: &http::Request<Vec<u8>>,
+        state: &mut State,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Answer, StripeError> {
         self.authenticate(request)?;
         if let Some(version) = request.headers().get("stripe-version") {
             let version = version.to_str().unwrap_or_default();
@@ -125,6 +170,14 @@ impl StripeSimulator {
             }
         }
         let path = request.uri().path();
+        if let Some(answer) = control(request, state)? {
+            return Ok(answer);
+        }
+        if let Some(id) = line_items_path(path).filter(|_| request.method() == http::Method::GET) {
+            let query = form::decode(request.uri().query().unwrap_or_default()).map_err(|_| invalid_body())?;
+            let session = state.sessions.get(&id).ok_or_else(|| no_such_session(&id))?;
+            return Ok(Answer::ok(line_items::list(session, query.as_object().unwrap_or(&Map::new()))?));
+        }
         let id = path.strip_prefix("/v1/checkout/sessions/").filter(|id| !id.is_empty() && !id.contains('/'));
         let method = request.method();
         let Some(id) = id.filter(|_| method == http::Method::GET || method == http::Method::POST) else {
@@ -144,54 +197,9 @@ impl StripeSimulator {
             }
             let expand = update::expand_list(query.get("expand"), "expand")?;
             let session = state.sessions.get(&id).ok_or_else(|| no_such_session(&id))?;
-            return Ok((session.to_json(&state.rates, expand), false));
+            return Ok(Answer::ok(session.to_json(&state.rates, expand)));
         }
-        self.update(request, state, &id)
-    }
-
-    fn update(
-        &self,
-        request: &http::Request<Vec<u8>>,
-        state: &mut State,
-        id: &str,
-    ) -> Result<(Value, bool), StripeError> {
-        let key = request.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let fingerprint = [request.uri().to_string().as_bytes(), b"\n", request.body()].concat();
-        if let Some(key) = &key {
-            if let Some((stored_fingerprint, body)) = state.replays.get(key) {
-                if *stored_fingerprint != fingerprint {
-                    let message = format!(
-                        "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."
-                    );
-                    return Err(StripeError::new(StripeErrorKind::Idempotency, 400, "", &message));
-                }
-                return Ok((serde_json::from_slice(body).unwrap_or(Value::Null), true));
-            }
-        }
-        let mut session = state.sessions.get(id).cloned().ok_or_else(|| no_such_session(id))?;
-        let body = std::str::from_utf8(request.body()).map_err(|_| invalid_body())?;
-        let form = form::decode(body).map_err(|_| invalid_body())?;
-        let form = form.as_object().cloned().unwrap_or_default();
-        if session.status != "open" {
-            let message = "This Checkout Session is no longer active.";
-            return Err(StripeError::new(StripeErrorKind::InvalidRequest, 400, "checkout_not_active_session", message));
-        }
-        let outcome = update::apply(&mut session, &form, &state.rates, &mut state.counter)?;
-        for rate in outcome.new_rates {
-            state.rates.insert(rate.id.clone(), rate);
-        }
-        let answer = session.to_json(&state.rates, outcome.expand);
-        state.sessions.insert(session.id.clone(), session);
-        if let Some(key) = key {
-            state.replays.insert(key.clone(), (fingerprint, serde_json::to_vec(&answer).unwrap_or_default()));
-            state.replay_order.push_back(key);
-            while state.replay_order.len() > IDEMPOTENCY_CAPACITY {
-                if let Some(oldest) = state.replay_order.pop_front() {
-                    state.replays.remove(&oldest);
-                }
-            }
-        }
-        Ok((answer, false))
+        Ok(update(request, state, &id, request_id, now))
     }
 
     /// Stripe checks the key before anything else. Only the Bearer form is modelled.
@@ -213,20 +221,127 @@ impl Simulator for StripeSimulator {
     fn handle(&self, request: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
         let mut state = self.lock();
         let request_id = update::Ids::next(&mut state.counter, "req");
-        let (mut response, replayed) = match self.route(&request, &mut state) {
-            Ok((body, replayed)) => (json_response(200, &body), replayed),
-            Err(error) => (json_response(error.status, &error.body()), false),
-        };
+        let answer =
+            self.route(&request, &mut state, &request_id, OffsetDateTime::now_utc()).unwrap_or_else(Answer::from);
         drop(state);
+        let mut response = json_response(answer.status, &answer.body);
         let headers = response.headers_mut();
         if let Ok(value) = http::HeaderValue::from_str(&request_id) {
             headers.insert("request-id", value);
         }
-        if replayed {
+        if let Some(original) = answer.original_request {
             headers.insert("idempotent-replayed", http::HeaderValue::from_static("true"));
+            if let Ok(value) = http::HeaderValue::from_str(&original) {
+                headers.insert("original-request", value);
+            }
         }
         response
     }
+}
+
+/// `POST /v1/checkout/sessions/{id}` behind Stripe's idempotency layer, recorded for
+/// `GET /_simulator/requests`.
+fn update(
+    request: &http::Request<Vec<u8>>,
+    state: &mut State,
+    id: &str,
+    request_id: &str,
+    now: OffsetDateTime,
+) -> Answer {
+    let key = request.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let answer = idempotent_update(request, state, id, key.as_deref(), request_id, now);
+    let replayed = answer.original_request.is_some();
+    state.log.record(Received { session: id.to_owned(), idempotency_key: key, status: answer.status, replayed });
+    answer
+}
+
+/// Replay the saved result of `key`, refuse a key first used with other parameters or still in
+/// use, else run the update and save its result once the endpoint began executing.
+fn idempotent_update(
+    request: &http::Request<Vec<u8>>,
+    state: &mut State,
+    id: &str,
+    key: Option<&str>,
+    request_id: &str,
+    now: OffsetDateTime,
+) -> Answer {
+    let Some(key) = key else {
+        return match execute(request, state, id) {
+            Ok(body) => Answer::ok(body),
+            Err(Failure::Validation(error) | Failure::Executing(error)) => error.into(),
+        };
+    };
+    let fingerprint = idempotency::fingerprint(request);
+    match state.saved.lookup(key, &fingerprint, now) {
+        Lookup::Replay(saved) => return Answer::replay(saved),
+        Lookup::OtherParameters => return key_reused(key).into(),
+        Lookup::Fresh => {}
+    }
+    if state.faults.take(id, Fault::KeyInUse) {
+        return key_in_use().into();
+    }
+    let answer = match execute(request, state, id) {
+        Ok(body) => Answer::ok(body),
+        Err(Failure::Validation(error)) => return error.into(),
+        Err(Failure::Executing(error)) => Answer::from(error),
+    };
+    state.saved.save(key, fingerprint, (answer.status, &answer.body, request_id), now);
+    answer
+}
+
+/// Validate the form against the session, then (unless a `server_error` fault is armed)
+/// commit. Failed updates change nothing.
+fn execute(request: &http::Request<Vec<u8>>, state: &mut State, id: &str) -> Result<Value, Failure> {
+    let body = std::str::from_utf8(request.body()).map_err(|_| Failure::Validation(invalid_body()))?;
+    let form = form::decode(body).map_err(|_| Failure::Validation(invalid_body()))?;
+    let form = form.as_object().cloned().unwrap_or_default();
+    let mut session = state.sessions.get(id).cloned().ok_or_else(|| Failure::Executing(no_such_session(id)))?;
+    if session.status != "open" {
+        let message = "This Checkout Session is no longer active.";
+        let error = StripeError::new(StripeErrorKind::InvalidRequest, 400, "checkout_not_active_session", message);
+        return Err(Failure::Executing(error));
+    }
+    let version = request.headers().get("stripe-version").and_then(|v| v.to_str().ok());
+    let version = version.unwrap_or(config::DEFAULT_API_VERSION);
+    let outcome =
+        update::apply(&mut session, &form, &state.rates, &mut state.counter, version).map_err(Failure::Validation)?;
+    if state.faults.take(id, Fault::ServerError) {
+        let message = "An unknown error occurred while processing this request.";
+        return Err(Failure::Executing(StripeError::new(StripeErrorKind::Api, 500, "", message)));
+    }
+    for rate in outcome.new_rates {
+        state.rates.insert(rate.id.clone(), rate);
+    }
+    let answer = session.to_json(&state.rates, outcome.expand);
+    state.sessions.insert(session.id.clone(), session);
+    Ok(answer)
+}
+
+/// The simulator's own endpoints (`control.rs`), after authentication; `None` for Stripe's paths.
+fn control(request: &http::Request<Vec<u8>>, state: &mut State) -> Result<Option<Answer>, StripeError> {
+    match (request.method(), request.uri().path()) {
+        (&http::Method::POST, "/_simulator/faults") => {
+            let body = std::str::from_utf8(request.body()).map_err(|_| invalid_body())?;
+            let form = form::decode(body).map_err(|_| invalid_body())?;
+            let sessions = &state.sessions;
+            Ok(Some(Answer::ok(state.faults.arm(&form, |id| sessions.contains_key(id))?)))
+        }
+        (&http::Method::GET, "/_simulator/requests") => Ok(Some(Answer::ok(state.log.list()))),
+        _ => Ok(None),
+    }
+}
+
+fn key_reused(key: &str) -> StripeError {
+    let message = format!(
+        "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."
+    );
+    StripeError::new(StripeErrorKind::Idempotency, 400, "", &message)
+}
+
+/// Stripe's 409 while a request with the same key is still executing (its openapi example).
+fn key_in_use() -> StripeError {
+    let message = "The idempotency key provided is currently being used in another request.";
+    StripeError::new(StripeErrorKind::InvalidRequest, 409, "idempotency_key_in_use", message)
 }
 
 fn no_such_session(id: &str) -> StripeError {
@@ -243,6 +358,12 @@ fn invalid_body() -> StripeError {
     StripeError::new(StripeErrorKind::InvalidRequest, 400, "", "Invalid request body: not form-encoded parameters.")
 }
 
+/// The session id of `/v1/checkout/sessions/{id}/line_items`.
+fn line_items_path(path: &str) -> Option<String> {
+    let id = path.strip_prefix("/v1/checkout/sessions/")?.strip_suffix("/line_items")?;
+    (!id.is_empty() && !id.contains('/')).then(|| percent_decode(id))
+}
+
 fn percent_decode(segment: &str) -> String {
     percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
 }
@@ -252,5 +373,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+#[cfg(test)]
+mod reads_tests;
+#[cfg(test)]
+mod replay_tests;
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,10 @@ pub struct Item {
     pub currency: String,
     pub images: Vec<String>,
     pub product_metadata: BTreeMap<String, String>,
+    /// The line item's own metadata (API 2025-12-15.clover and later).
+    pub metadata: BTreeMap<String, String>,
+    /// Stripe's `adjustable_quantity` object, or null.
+    pub adjustable_quantity: Value,
 }
 
 #[derive(Debug, Clone)]
@@ -41,7 +45,9 @@ pub struct Session {
     pub selected_rate: Option<String>,
     /// `{name, address}` as Stripe reports collected shipping details.
     pub shipping_details: Option<Value>,
+    /// The paying customer's contact (`customer_details`), kept apart from the shipping details.
     pub customer_email: Option<String>,
+    pub customer_phone: Option<String>,
     pub created: i64,
     pub expires_at: i64,
 }
@@ -53,6 +59,10 @@ pub struct CatalogPrice {
     pub name: &'static str,
     pub unit_amount: i64,
 }
+
+/// How many line items an expanded `line_items` holds: Stripe includes "the first handful" and
+/// its list endpoints default to `limit` 10.
+pub const FIRST_PAGE: usize = 10;
 
 /// Which nested objects a response expands.
 #[derive(Debug, Clone, Copy, Default)]
@@ -120,10 +130,17 @@ fn catalog_item(id: &str, price_id: &str, quantity: u64) -> Option<Item> {
         currency: "usd".to_owned(),
         images: Vec::new(),
         product_metadata: BTreeMap::new(),
+        metadata: BTreeMap::new(),
+        adjustable_quantity: Value::Null,
     })
 }
 
+/// Items of `cs_demo_many_items`: more than one page ([`FIRST_PAGE`]), cycling through the
+/// catalog.
+const MANY_ITEMS: usize = 12;
+
 /// `cs_demo_open` and `cs_demo_open_2` (open, two items, both demo rates offered),
+/// `cs_demo_many_items` (open, twelve items, a customer contact but no shipping details),
 /// `cs_demo_complete` (complete and paid).
 pub fn demo_sessions(now: i64) -> BTreeMap<String, Session> {
     let open = |id: &str, order: &str| Session {
@@ -143,6 +160,7 @@ pub fn demo_sessions(now: i64) -> BTreeMap<String, Session> {
         selected_rate: Some("shr_standard".to_owned()),
         shipping_details: None,
         customer_email: None,
+        customer_phone: None,
         created: now - 600,
         expires_at: now + 86_400,
     };
@@ -161,7 +179,16 @@ pub fn demo_sessions(now: i64) -> BTreeMap<String, Session> {
         expires_at: now + 79_200,
         ..open("cs_demo_complete", "demo-1000")
     };
-    [open("cs_demo_open", "demo-1001"), open("cs_demo_open_2", "demo-1002"), complete]
+    let prices = ["price_demo_gopro", "price_demo_strap", "price_demo_sdcard"];
+    let many = Session {
+        items: (1..=MANY_ITEMS)
+            .filter_map(|n| catalog_item(&format!("li_cs_demo_many_items_{n}"), prices[n % prices.len()], 1))
+            .collect(),
+        customer_email: Some("sam@example.com".to_owned()),
+        customer_phone: Some("+14155550123".to_owned()),
+        ..open("cs_demo_many_items", "demo-1003")
+    };
+    [open("cs_demo_open", "demo-1001"), open("cs_demo_open_2", "demo-1002"), many, complete]
         .into_iter()
         .map(|session| (session.id.clone(), session))
         .collect()
@@ -211,8 +238,9 @@ impl Session {
             "shipping_options": options,
             "collected_information": {"business_name": null, "individual_name": null,
                                       "shipping_details": self.shipping_details},
-            "customer_details": self.customer_email.as_ref().map(|email| json!({
-                "address": null, "email": email, "name": null, "phone": null, "tax_exempt": "none", "tax_ids": []})),
+            "customer_details": (self.customer_email.is_some() || self.customer_phone.is_some()).then(|| json!({
+                "address": null, "email": self.customer_email, "name": null, "phone": self.customer_phone,
+                "tax_exempt": "none", "tax_ids": []})),
             "customer_email": null,
             "metadata": self.metadata,
             "url": open.then(|| format!("https://checkout.example/pay/{}", self.id)),
@@ -223,14 +251,22 @@ impl Session {
             "livemode": false,
         });
         if expand.line_items {
-            let data: Vec<Value> = self.items.iter().map(|item| item.to_json(expand.products)).collect();
-            let list = json!({"object": "list", "data": data, "has_more": false,
-                              "url": format!("/v1/checkout/sessions/{}/line_items", self.id)});
+            // Only the first page; the rest is at the list's `url`.
+            let shown = self.items.len().min(FIRST_PAGE);
+            let list = self.line_items_list(0..shown, shown < self.items.len(), expand.products);
             if let Some(object) = out.as_object_mut() {
                 object.insert("line_items".to_owned(), list);
             }
         }
         out
+    }
+
+    /// Stripe's list object holding the line items at `positions`.
+    pub fn line_items_list(&self, positions: std::ops::Range<usize>, has_more: bool, expand_products: bool) -> Value {
+        let items = self.items.get(positions).unwrap_or_default();
+        let data: Vec<Value> = items.iter().map(|item| item.to_json(expand_products)).collect();
+        json!({"object": "list", "data": data, "has_more": has_more,
+               "url": format!("/v1/checkout/sessions/{}/line_items", self.id)})
     }
 }
 
@@ -252,7 +288,8 @@ impl Item {
             "amount_total": amount,
             "currency": self.currency,
             "description": self.name,
-            "metadata": {},
+            "metadata": self.metadata,
+            "adjustable_quantity": self.adjustable_quantity,
             "quantity": self.quantity,
             "price": {"id": self.price_id, "object": "price", "active": true, "currency": self.currency,
                       "livemode": false, "metadata": {}, "product": product, "type": "one_time",

@@ -1,12 +1,12 @@
 //! Applying a decoded update form to a session the way Stripe does: metadata merges, line
-//! items and shipping options replace, collected shipping details replace. All checks run on
-//! a copy; the caller commits only on success.
+//! items (`items.rs`) and shipping options replace, collected shipping details replace. All
+//! checks run on a copy; the caller commits only on success.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::state::{Expand, Item, Rate, Session, catalog};
+use super::state::{Expand, Rate, Session};
 use super::{StripeError, StripeErrorKind};
 
 /// What an update form changes, besides the session itself.
@@ -20,11 +20,17 @@ pub trait Ids {
     fn next(&mut self, prefix: &str) -> String;
 }
 
+/// The first API version whose update takes `line_items[i][metadata]` (changelog
+/// 2025-12-15.clover); older versions answer `parameter_unknown`.
+const ITEM_METADATA_VERSION: &str = "2025-12-15.clover";
+
+/// `api_version` is the request's `Stripe-Version` (already checked), else the account default.
 pub fn apply(
     session: &mut Session,
     form: &Map<String, Value>,
     rates: &BTreeMap<String, Rate>,
     ids: &mut dyn Ids,
+    api_version: &str,
 ) -> Result<Outcome, StripeError> {
     for key in form.keys() {
         if !["metadata", "line_items", "shipping_options", "collected_information", "expand"].contains(&key.as_str()) {
@@ -33,10 +39,11 @@ pub fn apply(
     }
     let expand = expand_list(form.get("expand"), "expand")?;
     if let Some(value) = form.get("metadata") {
-        apply_metadata(&mut session.metadata, value)?;
+        apply_metadata(&mut session.metadata, value, "metadata")?;
     }
     if let Some(value) = form.get("line_items") {
-        session.items = line_items(session, value, ids)?;
+        let item_metadata = crate::config::version_at_least(api_version, ITEM_METADATA_VERSION);
+        session.items = super::items::line_items(session, value, ids, item_metadata)?;
         if session.subtotal().is_none_or(|s| s > 99_999_999_999) {
             return Err(StripeError::invalid("amount_too_large", "The line items total is too large.", "line_items"));
         }
@@ -70,12 +77,14 @@ pub fn expand_list(value: Option<&Value>, param: &str) -> Result<Expand, StripeE
     Ok(expand)
 }
 
-fn apply_metadata(metadata: &mut BTreeMap<String, String>, value: &Value) -> Result<(), StripeError> {
+/// Stripe's metadata update at `base` (`metadata`, `line_items[0][metadata]`): keys merge, an
+/// empty value unsets one, an empty `metadata` clears all.
+pub fn apply_metadata(metadata: &mut BTreeMap<String, String>, value: &Value, base: &str) -> Result<(), StripeError> {
     match value {
         Value::String(text) if text.is_empty() => metadata.clear(),
         Value::Object(map) => {
             for (key, value) in map {
-                let param = format!("metadata[{key}]");
+                let param = format!("{base}[{key}]");
                 let value = value
                     .as_str()
                     .ok_or_else(|| StripeError::invalid("parameter_invalid_string", "Invalid string", &param))?;
@@ -92,118 +101,12 @@ fn apply_metadata(metadata: &mut BTreeMap<String, String>, value: &Value) -> Res
                 }
             }
             if metadata.len() > 50 {
-                return Err(StripeError::invalid("", "You can specify up to 50 keys in metadata.", "metadata"));
+                return Err(StripeError::invalid("", "You can specify up to 50 keys in metadata.", base));
             }
         }
-        _ => return Err(StripeError::invalid("parameter_invalid_string", "Invalid hash", "metadata")),
+        _ => return Err(StripeError::invalid("parameter_invalid_string", "Invalid hash", base)),
     }
     Ok(())
-}
-
-fn line_items(session: &Session, value: &Value, ids: &mut dyn Ids) -> Result<Vec<Item>, StripeError> {
-    let Value::Array(entries) = value else {
-        return Err(StripeError::invalid("parameter_invalid_array", "Invalid array", "line_items"));
-    };
-    if entries.is_empty() {
-        return Err(StripeError::invalid("", "You must provide at least one line item.", "line_items"));
-    }
-    let mut items = Vec::with_capacity(entries.len());
-    for (index, entry) in entries.iter().enumerate() {
-        let at = |field: &str| format!("line_items[{index}][{field}]");
-        let Value::Object(fields) = entry else {
-            return Err(StripeError::invalid(
-                "parameter_invalid_array",
-                "Invalid hash",
-                &format!("line_items[{index}]"),
-            ));
-        };
-        if let Some(key) = fields.keys().find(|k| !["id", "price", "price_data", "quantity"].contains(&k.as_str())) {
-            return Err(StripeError::unknown(&at(key)));
-        }
-        let quantity = match fields.get("quantity") {
-            Some(q) => Some(positive_integer(q, &at("quantity"))?),
-            None => None,
-        };
-        let mut item = if let Some(id) = fields.get("id") {
-            let id = id.as_str().unwrap_or_default();
-            let existing = session.items.iter().find(|item| item.id == id);
-            existing.cloned().ok_or_else(|| StripeError::missing_resource("line item", id, &at("id")))?
-        } else {
-            let quantity_missing = || StripeError::param_missing(&at("quantity"));
-            let mut item = match (fields.get("price"), fields.get("price_data")) {
-                (Some(price), None) => catalog_item(session, price.as_str().unwrap_or_default(), &at("price"))?,
-                (None, Some(Value::Object(data))) => ad_hoc_item(session, data, index)?,
-                _ => {
-                    return Err(StripeError::invalid(
-                        "",
-                        "You must specify either `price` or `price_data`.",
-                        &at("price"),
-                    ));
-                }
-            };
-            item.id = ids.next("li");
-            item.quantity = quantity.ok_or_else(quantity_missing)?;
-            item
-        };
-        if let Some(quantity) = quantity {
-            item.quantity = quantity;
-        }
-        items.push(item);
-    }
-    Ok(items)
-}
-
-fn catalog_item(session: &Session, price_id: &str, param: &str) -> Result<Item, StripeError> {
-    let price = catalog().remove(price_id).ok_or_else(|| StripeError::missing_resource("price", price_id, param))?;
-    Ok(Item {
-        id: String::new(),
-        price_id: price_id.to_owned(),
-        product_id: price.product_id.to_owned(),
-        name: price.name.to_owned(),
-        unit_amount: price.unit_amount,
-        quantity: 0,
-        currency: session.currency.clone(),
-        images: Vec::new(),
-        product_metadata: BTreeMap::new(),
-    })
-}
-
-fn ad_hoc_item(session: &Session, data: &Map<String, Value>, index: usize) -> Result<Item, StripeError> {
-    let at = |field: &str| format!("line_items[{index}][price_data]{field}");
-    let currency =
-        data.get("currency").and_then(Value::as_str).ok_or_else(|| StripeError::param_missing(&at("[currency]")))?;
-    if currency != session.currency {
-        let message =
-            format!("The currency `{currency}` does not match the Checkout Session's currency `{}`.", session.currency);
-        return Err(StripeError::invalid("", &message, &at("[currency]")));
-    }
-    let unit_amount = data.get("unit_amount").ok_or_else(|| StripeError::param_missing(&at("[unit_amount]")))?;
-    let unit_amount = i64::try_from(integer(unit_amount, &at("[unit_amount]"))?)
-        .map_err(|_| StripeError::invalid("amount_too_large", "Amount too large.", &at("[unit_amount]")))?;
-    let Some(Value::Object(product)) = data.get("product_data") else {
-        return Err(StripeError::param_missing(&at("[product_data][name]")));
-    };
-    let name = product.get("name").and_then(Value::as_str).filter(|n| !n.is_empty());
-    let name = name.ok_or_else(|| StripeError::param_missing(&at("[product_data][name]")))?;
-    let images = match product.get("images") {
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        _ => Vec::new(),
-    };
-    let product_metadata = match product.get("metadata") {
-        Some(Value::Object(map)) => map.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect(),
-        _ => BTreeMap::new(),
-    };
-    Ok(Item {
-        id: String::new(),
-        price_id: format!("price_inline_{index}"),
-        product_id: format!("prod_inline_{index}"),
-        name: name.to_owned(),
-        unit_amount,
-        quantity: 0,
-        currency: currency.to_owned(),
-        images,
-        product_metadata,
-    })
 }
 
 fn shipping_options(
@@ -309,13 +212,13 @@ fn shipping_details(value: &Value) -> Result<Value, StripeError> {
     Ok(json!({"name": name, "address": address}))
 }
 
-fn integer(value: &Value, param: &str) -> Result<u64, StripeError> {
+pub fn integer(value: &Value, param: &str) -> Result<u64, StripeError> {
     let text = value.as_str().unwrap_or_default();
     text.parse::<u64>()
         .map_err(|_| StripeError::invalid("parameter_invalid_integer", &format!("Invalid integer: {text}"), param))
 }
 
-fn positive_integer(value: &Value, param: &str) -> Result<u64, StripeError> {
+pub fn positive_integer(value: &Value, param: &str) -> Result<u64, StripeError> {
     match integer(value, param)? {
         0 => Err(StripeError::invalid("parameter_invalid_integer", "This value must be greater than 0.", param)),
         n => Ok(n),
@@ -323,7 +226,7 @@ fn positive_integer(value: &Value, param: &str) -> Result<u64, StripeError> {
 }
 
 impl StripeError {
-    fn unknown(param: &str) -> Self {
+    pub fn unknown(param: &str) -> Self {
         Self::new(
             StripeErrorKind::InvalidRequest,
             400,
@@ -333,7 +236,7 @@ impl StripeError {
         .with_param(param)
     }
 
-    fn param_missing(param: &str) -> Self {
+    pub fn param_missing(param: &str) -> Self {
         Self::new(
             StripeErrorKind::InvalidRequest,
             400,
@@ -343,7 +246,7 @@ impl StripeError {
         .with_param(param)
     }
 
-    fn missing_resource(what: &str, id: &str, param: &str) -> Self {
+    pub fn missing_resource(what: &str, id: &str, param: &str) -> Self {
         Self::new(StripeErrorKind::InvalidRequest, 400, "resource_missing", &format!("No such {what}: '{id}'"))
             .with_param(param)
     }
