@@ -193,8 +193,11 @@ def main() -> int:
     work = pathlib.Path(tempfile.mkdtemp(prefix="api-check-"))
     config, port = gateway_config(work)
     base = f"http://127.0.0.1:{port}"
+    # Schemathesis sends many requests without a valid key from one address, and checks that each
+    # answers 401; the per-address limit on failed authentication (tests/limits.rs holds it)
+    # would answer 429 after ten of them, so it is off for this run.
     gateway = Child("gateway", [args.gateway, "serve", "--config", str(config)], str(work / "gateway.log"),
-                    env=gateway_env())
+                    env={**gateway_env(), "CHECKOUT_GATEWAY__SERVER__AUTH_FAILURE_LIMIT": "0"})
     try:
         gateway.wait_http(f"{base}/healthz")
         _, _, document = call("GET", f"{base}/openapi.json", {})

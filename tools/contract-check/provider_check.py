@@ -23,6 +23,7 @@ details with nothing to merge into).
 """
 
 import argparse
+import datetime
 import http.client
 import json
 import os
@@ -299,10 +300,37 @@ def session_validator(gateway: str):
     return jsonschema_rs.Draft202012Validator(schema)
 
 
+ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def moved_to_now(value, offset: datetime.timedelta):
+    """`value` with every RFC 3339 time moved by `offset`. A case's clock (`context.now`) is fixed
+    while the gateway runs on the real one: a recorded state is replayed as it stands relative to
+    the case's clock (a session with 45 minutes left still has 45 minutes left)."""
+    if isinstance(value, dict):
+        return {k: moved_to_now(v, offset) for k, v in value.items()}
+    if isinstance(value, list):
+        return [moved_to_now(v, offset) for v in value]
+    if isinstance(value, str) and ISO_TIME.match(value):
+        moved = datetime.datetime.fromisoformat(value.replace("Z", "+00:00")) + offset
+        return moved.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    return value
+
+
+def replayed_state(case: dict) -> dict | None:
+    """The case's `current_state` with its times moved from the case's clock to the real one."""
+    state = case.get("current_state")
+    if state is None:
+        return None
+    case_now = datetime.datetime.fromisoformat(case["context"].get("now", "2026-11-23T12:00:00Z").replace("Z", "+00:00"))
+    offset = datetime.datetime.now(datetime.timezone.utc) - case_now
+    return {**state, "response": moved_to_now(state["response"], offset)}
+
+
 def run_one(gateway, validator, recorder, provider, case, prefer) -> list[str]:
     """Send one case through the gateway; the list of problems (empty = pass)."""
     problems = []
-    state = case.get("current_state")  # its recorded answer was checked against the description in step 1
+    state = replayed_state(case)  # its recorded answer was checked against the description in step 1
     session = urllib.parse.quote(case["context"]["session_id"], safe="")
     headers = {"Authorization": f"Bearer {TENANT_KEY}", "Checkout-Provider": provider}
     body = None
