@@ -12,6 +12,9 @@ FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/checkout-gateway /usr/local/bin/checkout-gateway
 COPY --from=build /src/config /etc/checkout-gateway
 # Listen on all interfaces inside the container; mount your own config over the default.
+# The default file is the demo (built-in simulators, the README's published tenant key): the
+# gateway refuses to serve that key on 0.0.0.0, so the bare image does not start until you
+# mount your own config, or ask for the demo explicitly with `-e CHECKOUT_GATEWAY_DEMO=1`.
 ENV CHECKOUT_GATEWAY_CONFIG=/etc/checkout-gateway/gateway.toml \
     CHECKOUT_GATEWAY__SERVER__LISTEN=0.0.0.0:8080 \
     CHECKOUT_GATEWAY__SERVER__LOG_FORMAT=json

@@ -48,12 +48,13 @@ awk '/^  gateway.toml: \|/ { inside = 1; next } inside && /^    / { print substr
     deploy/kubernetes/configmap.yaml > "$work/kubernetes.toml"
 sed "s#/run/secrets/mattilda-demo.pem#$PWD/$demo_key#" deploy/compose/gateway.toml > "$work/compose.toml"
 check_config() {
-    env STRIPE_SECRET_KEY=sk_test_placeholder PAYPERCUT_SECRET_KEY=sk_test_placeholder \
+    # CHECKOUT_GATEWAY_DEMO: the compose file serves the demo tenant on 0.0.0.0 on purpose.
+    env CHECKOUT_GATEWAY_DEMO="${3:-}" STRIPE_SECRET_KEY=sk_test_placeholder PAYPERCUT_SECRET_KEY=sk_test_placeholder \
         SPEED_SECRET_KEY=sk_test_placeholder MATTILDA_PRIVATE_KEY="$(cat "$demo_key")" \
         cargo run --quiet --locked --bin checkout-gateway -- check-config --config "$1" > "$work/out.txt" \
         || { cat "$work/out.txt"; echo "invalid: $2"; exit 1; }
     echo "ok: $2"
 }
 check_config "$work/kubernetes.toml" "deploy/kubernetes/configmap.yaml (gateway.toml)"
-check_config "$work/compose.toml" "deploy/compose/gateway.toml"
+check_config "$work/compose.toml" "deploy/compose/gateway.toml" 1
 echo "deploy: all checks passed"

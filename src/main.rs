@@ -103,12 +103,17 @@ fn serve(config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let source = config.source.clone();
+        // Before binding: once the port answers, a reload signal must reload, not kill (SIGHUP's
+        // default action terminates the process).
+        let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let running = server::start(config).await.map_err(anyhow::Error::msg)?;
         if let Some(addr) = running.simulator_addr {
             tracing::info!(%addr, "provider simulators listening");
         }
+        if let Some(addr) = running.admin_addr {
+            tracing::info!(%addr, "admin listener (metrics, detailed readiness) listening");
+        }
         tracing::info!(addr = %running.addr, "checkout-gateway listening");
-        let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let shutdown = server::shutdown_signal();
         tokio::pin!(shutdown);
         loop {

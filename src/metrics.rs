@@ -72,3 +72,27 @@ pub fn reload(accepted: bool) {
     let result = if accepted { "accepted" } else { "refused" };
     metrics::counter!("gateway_config_reloads_total", "result" => result).increment(1);
 }
+
+/// A client too slow to send its request: `phase` is `headers` (the connection was closed) or
+/// `body` (answered 408).
+pub fn slow_client(phase: &'static str) {
+    metrics::counter!("gateway_slow_clients_total", "phase" => phase).increment(1);
+}
+
+/// A connection closed on accept because `server.max_connections` were open.
+pub fn connection_refused() {
+    metrics::counter!("gateway_connections_refused_total").increment(1);
+}
+
+/// A request refused by an admission limit: `global` (`max_concurrency`, 503),
+/// `tenant_concurrency` (429) or `auth_failures` (per client address, 429).
+pub fn shed(limit: &'static str) {
+    metrics::counter!("gateway_requests_shed_total", "limit" => limit).increment(1);
+}
+
+/// An attempt the circuit breaker refused: `gateway_provider_attempts_total` with outcome
+/// `circuit_open` (no duration: nothing was sent).
+pub fn circuit_refused(provider: &str) {
+    let labels = [("provider", provider.to_owned()), ("outcome", "circuit_open".to_owned())];
+    metrics::counter!("gateway_provider_attempts_total", &labels).increment(1);
+}

@@ -14,6 +14,8 @@ use crate::state::{AppState, Gateway};
 /// A started gateway. Dropping it does not stop it; call [`Running::shutdown`].
 pub struct Running {
     pub addr: SocketAddr,
+    /// The admin listener's address, when `server.admin_listen` is set.
+    pub admin_addr: Option<SocketAddr>,
     /// The live state holder, for reloads.
     pub gateway: Arc<Gateway>,
     pub simulator_addr: Option<SocketAddr>,
@@ -47,6 +49,13 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let listen = config.server.listen.clone();
     let listener = TcpListener::bind(&listen).await.map_err(|e| format!("cannot bind server.listen {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let admin = match &config.server.admin_listen {
+        Some(listen) => Some(
+            TcpListener::bind(listen).await.map_err(|e| format!("cannot bind server.admin_listen {listen}: {e}"))?,
+        ),
+        None => None,
+    };
+    let admin_addr = admin.as_ref().and_then(|listener| listener.local_addr().ok());
     let grace = config.server.shutdown_grace;
     // Install the metrics recorder before the first request records anything.
     let _ = crate::metrics::handle();
@@ -59,10 +68,16 @@ pub async fn start(config: Config) -> Result<Running, String> {
         tasks.push(tokio::spawn(serve(listener, router, stopped.clone())));
     }
     tasks.push(tokio::spawn(crate::metrics::upkeep(stopped.clone())));
-    tasks.push(tokio::spawn(serve(listener, crate::api::router(Arc::clone(&gateway)), stopped)));
-    Ok(Running { addr, gateway, simulator_addr, stop, tasks, grace })
+    if let Some(admin) = admin {
+        let router = crate::api::admin_router(Arc::clone(&gateway));
+        tasks.push(tokio::spawn(crate::listener::serve(admin, router, Arc::clone(&gateway), stopped.clone())));
+    }
+    let router = crate::api::router(Arc::clone(&gateway));
+    tasks.push(tokio::spawn(crate::listener::serve(listener, router, Arc::clone(&gateway), stopped)));
+    Ok(Running { addr, admin_addr, gateway, simulator_addr, stop, tasks, grace })
 }
 
+/// The simulators' server (demo and tests only: no connection limits needed).
 async fn serve(listener: TcpListener, router: axum::Router, mut stopped: watch::Receiver<bool>) {
     let shutdown = async move {
         let _ = stopped.wait_for(|stop| *stop).await;

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::api::admission::Admission;
 use crate::api::rate_limit::TenantLimiter;
 use crate::config::{Config, Provider, StoreKind, Tenant};
 use crate::dispatch::Dispatcher;
-use crate::idempotency::{IdempotencyStore, MemoryStore, RedisStore};
+use crate::idempotency::{IdempotencyStore, MemoryBudget, MemoryStore, RedisStore};
 use crate::schema::UpdateSchema;
 use crate::usage::UsageTracker;
 
@@ -28,13 +29,17 @@ impl AppState {
         let schema = Arc::new(UpdateSchema::compile()?);
         let dispatcher = Dispatcher::new(config.server.max_response_bytes)?;
         let store: Arc<dyn IdempotencyStore> = match config.idempotency.store {
-            StoreKind::Memory => Arc::new(MemoryStore::new(config.idempotency.max_entries)),
+            StoreKind::Memory => Arc::new(MemoryStore::new(MemoryBudget {
+                bytes_per_tenant: config.idempotency.max_bytes_per_tenant,
+                entries_per_tenant: config.idempotency.max_entries,
+            })),
             StoreKind::Redis => {
                 let url = config.idempotency.redis_url.as_deref().unwrap_or_default();
                 Arc::new(RedisStore::connect(url).await.map_err(|e| format!("idempotency.redis_url: {e}"))?)
             }
         };
-        let limiter = TenantLimiter::new(&config.tenants, store.shared_connection());
+        let limiter =
+            TenantLimiter::new(&config.tenants, store.shared_connection(), config.server.rate_limit_on_store_error);
         let usage = Arc::new(UsageTracker::new(store.shared_connection()));
         Ok(Arc::new(Self { config, schema, dispatcher, limiter, store, usage }))
     }
@@ -45,13 +50,15 @@ impl AppState {
         if config.idempotency != self.config.idempotency {
             return Err("the [idempotency] section changed; that needs a restart".to_owned());
         }
-        if config.server.listen != self.config.server.listen || config.simulator_listen != self.config.simulator_listen
+        if config.server.listen != self.config.server.listen
+            || config.server.admin_listen != self.config.server.admin_listen
+            || config.simulator_listen != self.config.simulator_listen
         {
             return Err("listen addresses changed; that needs a restart".to_owned());
         }
         Ok(Arc::new(Self {
             dispatcher: self.dispatcher.reconfigured(config.server.max_response_bytes),
-            limiter: TenantLimiter::new(&config.tenants, self.store.shared_connection()),
+            limiter: self.limiter.reconfigured(&config.tenants, config.server.rate_limit_on_store_error),
             schema: Arc::clone(&self.schema),
             store: Arc::clone(&self.store),
             usage: Arc::clone(&self.usage),
@@ -72,15 +79,16 @@ impl AppState {
         found
     }
 
-    /// Replace every configured secret in `text` (a provider's message may echo a credential).
+    /// Replace every configured secret in `text`, raw or base64 (a provider's message may echo
+    /// a credential).
     pub fn scrub(&self, text: &str) -> String {
-        let mut clean = text.to_owned();
-        for secret in &self.config.secrets {
-            if secret.expose().len() >= 6 && clean.contains(secret.expose()) {
-                clean = clean.replace(secret.expose(), checkout_provider_interface::wire::REDACTED);
-            }
-        }
-        clean
+        self.scrubber(&[]).scrub(text)
+    }
+
+    /// A scrubber for provider texts that came with `answers`: every configured secret, and the
+    /// credentials the attempts behind those answers carried (a per-attempt token).
+    pub fn scrubber(&self, answers: &[&checkout_provider_interface::ProviderResponse]) -> crate::scrub::TextScrubber {
+        crate::scrub::TextScrubber::new(&self.config.secrets, answers)
     }
 
     pub fn provider(&self, name: &str) -> Option<&Arc<Provider>> {
@@ -88,14 +96,16 @@ impl AppState {
     }
 }
 
-/// The router's state: the current [`AppState`], swapped atomically on reload.
+/// The router's state: the current [`AppState`], swapped atomically on reload, and the
+/// admission counts that must survive reloads.
 pub struct Gateway {
     current: ArcSwap<AppState>,
+    pub admission: Admission,
 }
 
 impl Gateway {
     pub fn new(state: Arc<AppState>) -> Arc<Self> {
-        Arc::new(Self { current: ArcSwap::new(state) })
+        Arc::new(Self { current: ArcSwap::new(state), admission: Admission::default() })
     }
 
     /// The snapshot a request runs with from start to end.

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use checkout_provider_interface::capability::check_update;
 use checkout_provider_interface::{
-    Access, AdapterError, Context, FieldProblem, ProviderRequest, ProviderResponse, UnifiedSession, UnifiedUpdate,
-    Warning,
+    Access, AdapterError, Context, DetailsPatch, FieldProblem, PagePatch, Patch, ProviderRequest, ProviderResponse,
+    RedirectsPatch, UnifiedSession, UnifiedUpdate, Warning,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use crate::api::problem::{ApiError, ProviderRef};
 use crate::config::{OnUnsupported, Provider};
 use crate::dispatch::{DispatchError, retry_after};
+use crate::ownership::{self, Owner};
 use crate::state::AppState;
 
 /// A validated update, ready for its provider.
@@ -98,17 +99,31 @@ fn without_options(update: &UnifiedUpdate) -> bool {
         expires_in,
         provider_options: _,
     } = update;
-    metadata.is_absent()
+    // An empty object is an empty merge patch: what removing every ignored key of it leaves.
+    let no_metadata = match metadata {
+        Patch::Absent => true,
+        Patch::Set(map) => map.is_empty(),
+        Patch::Clear => false,
+    };
+    no_metadata
         && line_items.is_none()
         && currency.is_none()
         && shipping_rate.is_none()
         && shipping_options.is_absent()
-        && shipping_details.is_absent()
-        && billing_details.is_absent()
-        && redirects.is_none()
-        && page.is_none()
+        && is_empty_patch(shipping_details)
+        && is_empty_patch(billing_details)
+        && redirects.as_ref().is_none_or(|r| *r == RedirectsPatch::default())
+        && page.as_ref().is_none_or(|p| *p == PagePatch::default())
         && description.is_absent()
         && expires_in.is_none()
+}
+
+fn is_empty_patch(details: &Patch<DetailsPatch>) -> bool {
+    match details {
+        Patch::Absent => true,
+        Patch::Set(patch) => *patch == DetailsPatch::default(),
+        Patch::Clear => false,
+    }
 }
 
 /// The schema has passed, so a failure here means schema and types disagree: report it as a
@@ -160,31 +175,35 @@ pub fn context(session_id: &str, request_id: &str, idempotency_key: &str) -> Con
     }
 }
 
-/// Send an update (reading first when the adapter needs the current state) and map the answer.
+/// Send an update (reading first when the adapter needs the current state, or when `owner`
+/// must be checked) and map the answer.
 pub async fn execute(
     state: &AppState,
     provider: &Arc<Provider>,
+    owner: Option<Owner<'_>>,
     prepared: &Prepared,
     ctx: &Context,
     deadline: Instant,
 ) -> Result<(UnifiedSession, ProviderResponse), ApiError> {
     let adapter = provider.adapter.as_ref();
     if prepared.nothing_to_send {
-        return retrieve(state, provider, ctx, deadline).await;
+        return retrieve(state, provider, owner, ctx, deadline).await;
     }
-    let current = if adapter.needs_current_state(&prepared.update) {
-        let read_ctx = Context { nonce: uuid::Uuid::new_v4().to_string(), ..ctx.clone() };
-        let read = adapter.build_retrieve(&read_ctx).map_err(|e| adapter_error(state, provider, e, None))?;
-        let response = send(state, provider, &read, Access::Read, ctx, deadline, true).await?;
-        if !response.status().is_success() {
-            // The read failed: its error is the answer (e.g. 404 session_not_found).
-            let error = match adapter.parse_session(&response, &read_ctx) {
-                Err(e) => e,
-                Ok(_) => AdapterError::unparseable(format!("read answered {}", response.status())),
-            };
-            return Err(adapter_error(state, provider, error, Some(&response)));
+    let needs_state = adapter.needs_current_state(&prepared.update);
+    // Under an ownership rule every update reads first: a write must never reach another
+    // tenant's session. The read the adapter needs anyway serves for both.
+    let current = if needs_state || owner.is_some() {
+        let (read_ctx, response) =
+            read_first(state, provider, ctx, deadline).await.map_err(|e| ownership::uniform(provider, e))?;
+        if let Some(owner) = owner {
+            let session = adapter
+                .parse_session(&response, &read_ctx)
+                .map_err(|e| adapter_error(state, provider, e, Some(&response)))?;
+            if !owner.owns(session.metadata.as_ref()) {
+                return Err(ownership::not_found(provider));
+            }
         }
-        Some(response)
+        needs_state.then_some(response)
     } else {
         None
     };
@@ -193,19 +212,50 @@ pub async fn execute(
         .map_err(|e| adapter_error(state, provider, e, None))?;
     let retry_safe = adapter.capabilities().idempotency != checkout_provider_interface::IdempotencyMode::Unsafe;
     let response = send(state, provider, &request, Access::Write, ctx, deadline, retry_safe).await?;
-    parse(state, provider, response, ctx, deadline).await
+    let (mut session, response) =
+        parse(state, provider, response, ctx, deadline).await.map_err(|e| ownership::uniform(provider, e))?;
+    session.warnings.extend_from_slice(checkout_provider_interface::wire::build_warnings(&request));
+    Ok((session, response))
 }
 
-/// Read a session and map it.
+/// The session as it is before an update, with the context it was read with. A failed read's
+/// error is the answer (e.g. 404 session_not_found).
+async fn read_first(
+    state: &AppState,
+    provider: &Provider,
+    ctx: &Context,
+    deadline: Instant,
+) -> Result<(Context, ProviderResponse), ApiError> {
+    let adapter = provider.adapter.as_ref();
+    let read_ctx = Context { nonce: uuid::Uuid::new_v4().to_string(), ..ctx.clone() };
+    let read = adapter.build_retrieve(&read_ctx).map_err(|e| adapter_error(state, provider, e, None))?;
+    let response = send(state, provider, &read, Access::Read, ctx, deadline, true).await?;
+    if !response.status().is_success() {
+        let error = match adapter.parse_session(&response, &read_ctx) {
+            Err(e) => e,
+            Ok(_) => AdapterError::unparseable(format!("read answered {}", response.status())),
+        };
+        return Err(adapter_error(state, provider, error, Some(&response)));
+    }
+    Ok((read_ctx, response))
+}
+
+/// Read a session and map it; under an ownership rule, another tenant's session is not found.
 pub async fn retrieve(
     state: &AppState,
     provider: &Arc<Provider>,
+    owner: Option<Owner<'_>>,
     ctx: &Context,
     deadline: Instant,
 ) -> Result<(UnifiedSession, ProviderResponse), ApiError> {
     let request = provider.adapter.build_retrieve(ctx).map_err(|e| adapter_error(state, provider, e, None))?;
     let response = send(state, provider, &request, Access::Read, ctx, deadline, true).await?;
-    parse(state, provider, response, ctx, deadline).await
+    let (session, response) =
+        parse(state, provider, response, ctx, deadline).await.map_err(|e| ownership::uniform(provider, e))?;
+    if owner.is_some_and(|owner| !owner.owns(session.metadata.as_ref())) {
+        return Err(ownership::not_found(provider));
+    }
+    Ok((session, response))
 }
 
 /// Map an answer, first sending the follow-up read the adapter asks for (the rest of a list, or
@@ -225,10 +275,15 @@ async fn parse(
         None
     };
     let mut warning = None;
+    let mut follow_up_answer = None;
     let parsed = match follow_up {
         None => adapter.parse_session(&response, ctx),
         Some(read) => match send(state, provider, &read, Access::Read, ctx, deadline, true).await {
-            Ok(answer) if answer.status().is_success() => adapter.parse_with_follow_up(&response, &answer, ctx),
+            Ok(answer) if answer.status().is_success() => {
+                let parsed = adapter.parse_with_follow_up(&response, &answer, ctx);
+                follow_up_answer = Some(answer);
+                parsed
+            }
             outcome => {
                 let why = match outcome {
                     Ok(answer) => format!("the provider answered {}", answer.status()),
@@ -249,7 +304,10 @@ async fn parse(
             session.warnings.extend(warning);
             Ok((session, response))
         }
-        Err(error) => Err(adapter_error(state, provider, error, Some(&response))),
+        Err(error) => {
+            let answers: Vec<&ProviderResponse> = std::iter::once(&response).chain(follow_up_answer.as_ref()).collect();
+            Err(classified(state, provider, error, Some(&response), &answers))
+        }
     }
 }
 
@@ -279,12 +337,26 @@ async fn send(
     })
 }
 
-/// Map an adapter error to the API error; provider texts pass the secret scrubber.
+/// Map an adapter error to the API error; every provider text passes the secret scrubber.
 pub fn adapter_error(
     state: &AppState,
     provider: &Provider,
     error: AdapterError,
     response: Option<&ProviderResponse>,
+) -> ApiError {
+    let answers: Vec<&ProviderResponse> = response.into_iter().collect();
+    classified(state, provider, error, response, &answers)
+}
+
+/// [`adapter_error`] for an error drawn from `answers` (an answer and its follow-up read):
+/// each text is scrubbed of every configured secret and of the credentials those answers' attempts
+/// carried; `response` gives `Retry-After`.
+fn classified(
+    state: &AppState,
+    provider: &Provider,
+    error: AdapterError,
+    response: Option<&ProviderResponse>,
+    answers: &[&ProviderResponse],
 ) -> ApiError {
     let reference = provider_ref(provider);
     match error {
@@ -292,11 +364,18 @@ pub fn adapter_error(
         AdapterError::Unsupported(problems) => ApiError::UnsupportedField { provider: reference, problems },
         AdapterError::Invalid(problems) => ApiError::ValidationFailed(problems),
         AdapterError::Unparseable(detail) => {
-            ApiError::ProviderUnparseable { provider: reference, detail: state.scrub(&detail) }
+            ApiError::ProviderUnparseable { provider: reference, detail: state.scrubber(answers).scrub(&detail) }
         }
         AdapterError::Provider(mut failure) => {
-            failure.message = failure.message.map(|m| state.scrub(&m));
-            failure.param = failure.param.map(|m| state.scrub(&m));
+            let scrubber = state.scrubber(answers);
+            failure.code = scrubber.scrub_option(failure.code);
+            failure.message = scrubber.scrub_option(failure.message);
+            failure.param = scrubber.scrub_option(failure.param);
+            failure.request_id = scrubber.scrub_option(failure.request_id);
+            for problem in &mut failure.errors {
+                problem.pointer = scrubber.scrub(&problem.pointer);
+                problem.detail = scrubber.scrub(&problem.detail);
+            }
             let retry_after_secs = response.and_then(retry_after).map(|d| d.as_secs());
             ApiError::Provider { provider: reference, failure, retry_after_secs }
         }

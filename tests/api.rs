@@ -45,7 +45,12 @@ async fn checkout_provider_header_is_limited_to_the_allowed_providers() {
         "allowed_providers = [\"stripe-main\", \"stripe-other\"]\n\n[tenants.globex]\napi_key_sha256 = \"{}\"\nprovider = \"stripe-main\"\n",
         sha256_hex(OTHER_TENANT_KEY)
     );
-    let gateway = gateway(&mock, &second_tenant).await;
+    // Both tenants reach `stripe-main`, which therefore needs an ownership rule (issue 13).
+    let config = stripe_config(&mock.uri(), &second_tenant).replace(
+        "[providers.stripe-other]",
+        "ownership = { metadata_key = \"tenant_id\" }\n\n[providers.stripe-other]",
+    );
+    let gateway = TestGateway::start(&config).await;
     let url = gateway.url("/v1/checkout/sessions/cs_1");
     let allowed = gateway
         .client

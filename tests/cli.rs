@@ -61,7 +61,9 @@ fn translate_prints_the_provider_requests_with_credentials_redacted() {
     assert_eq!(call["method"], "POST");
     assert_eq!(call["path"], "/v1/checkout/sessions/cs_demo_open");
     assert_eq!(call["headers"]["authorization"], "[redacted]");
-    assert_eq!(call["body"], "metadata[order_id]=42");
+    // The update asks for the items back, as retrieve does (providers/stripe/README.md).
+    assert_eq!(call["body"], "expand[0]=line_items&expand[1]=line_items.data.price.product&metadata[order_id]=42");
+    assert_eq!(call["headers"]["idempotency-key"].as_str().map(|k| k.matches(':').count()), Some(1), "attempt 1's key");
     let (ok, out, _) = gateway(&["translate", "--provider", "mattilda", "-"], body);
     assert!(ok);
     let preview: serde_json::Value = serde_json::from_str(&out).expect("json");

@@ -238,7 +238,7 @@ fn large_session() -> Value {
 /// `stripe_config` with a second tenant (`OTHER_TENANT_KEY`) and `idempotency` lines.
 fn two_tenant_config(mock: &str, idempotency: &str) -> String {
     let other = format!(
-        "[tenants.other]\napi_key_sha256 = \"{}\"\nprovider = \"stripe-main\"\n",
+        "[tenants.other]\napi_key_sha256 = \"{}\"\nprovider = \"stripe-other\"\n",
         support::sha256_hex(support::OTHER_TENANT_KEY)
     );
     format!("{}\n{other}", stripe_config(mock, ""))

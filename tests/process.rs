@@ -115,7 +115,7 @@ async fn sighup_reloads_a_valid_config_and_keeps_the_old_one_when_invalid() {
     assert_eq!(providers_as(OTHER_TENANT_KEY).await.expect("request").status(), 401);
 
     let with_globex = format!(
-        "{base}\n[tenants.globex]\napi_key_sha256 = \"{}\"\nprovider = \"stripe-main\"\n",
+        "{base}\n[tenants.globex]\napi_key_sha256 = \"{}\"\nprovider = \"stripe-other\"\n",
         sha256_hex(OTHER_TENANT_KEY)
     );
     std::fs::write(&path, &with_globex).expect("write");

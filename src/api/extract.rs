@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use http::request::Parts;
 use sha2::{Digest, Sha256};
 
+use crate::api::admission::TenantSlot;
 use crate::api::problem::{ApiError, ApiFailure};
+use crate::api::rate_limit::Refusal;
 use crate::config::Tenant;
 use crate::state::{AppState, Gateway};
 
@@ -26,8 +28,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
 #[derive(Debug, Clone, Default)]
 pub struct TenantLabel(pub Arc<std::sync::OnceLock<String>>);
 
-/// The tenant identified by `Authorization: Bearer <key>`, after its rate limit, with the
-/// config snapshot the whole request runs on.
+/// The tenant identified by `Authorization: Bearer <key>`, after its rate limit and concurrency
+/// cap, with the config snapshot the whole request runs on. A client address with too many
+/// recent failures is refused before its key is compared, so guessing keys is slow.
 pub struct AuthedTenant {
     pub tenant: Tenant,
     pub request_id: String,
@@ -40,6 +43,22 @@ impl FromRequestParts<Arc<Gateway>> for AuthedTenant {
     async fn from_request_parts(parts: &mut Parts, gateway: &Arc<Gateway>) -> Result<Self, Self::Rejection> {
         let RequestId(request_id) = RequestId::from_request_parts(parts, gateway).await?;
         let state = gateway.current();
+        let server = &state.config.server;
+        // Absent when the limit is off, or the router is driven without the accept loop
+        // (in-process tests).
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .filter(|_| server.auth_failure_limit > 0)
+            .map(|info| info.0.ip());
+        if let Some(client) = client {
+            let blocked =
+                gateway.admission.auth_blocked(client, server.auth_failure_limit, server.auth_failure_window).await;
+            if let Err(retry_after_secs) = blocked {
+                crate::metrics::shed("auth_failures");
+                return Err(ApiError::RateLimited { retry_after_secs }.with_request_id(&request_id));
+            }
+        }
         let key = parts
             .headers
             .get(http::header::AUTHORIZATION)
@@ -47,11 +66,14 @@ impl FromRequestParts<Arc<Gateway>> for AuthedTenant {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|k| !k.is_empty());
-        let Some(key) = key else {
-            return Err(ApiError::Unauthenticated.with_request_id(&request_id));
-        };
-        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        let Some(tenant) = state.tenant_by_key_digest(&digest) else {
+        let tenant = key.and_then(|key| {
+            let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+            state.tenant_by_key_digest(&digest)
+        });
+        let Some(tenant) = tenant else {
+            if let Some(client) = client {
+                gateway.admission.auth_failed(client, server.auth_failure_window).await;
+            }
             return Err(ApiError::Unauthenticated.with_request_id(&request_id));
         };
         tracing::Span::current().record("tenant", tenant.name.as_str());
@@ -59,8 +81,24 @@ impl FromRequestParts<Arc<Gateway>> for AuthedTenant {
             let _ = label.0.set(tenant.name.clone());
         }
         let tenant = tenant.clone();
-        if let Err(retry_after_secs) = state.limiter.check(&tenant.name).await {
-            return Err(ApiError::RateLimited { retry_after_secs }.with_request_id(&request_id));
+        match state.limiter.check(&tenant.name).await {
+            Ok(()) => {}
+            Err(Refusal::Exhausted { retry_after_secs }) => {
+                return Err(ApiError::RateLimited { retry_after_secs }.with_request_id(&request_id));
+            }
+            Err(Refusal::StoreUnavailable(why)) => {
+                return Err(ApiError::StoreUnavailable(why).with_request_id(&request_id));
+            }
+        }
+        if let Some(max) = tenant.max_concurrency {
+            let Some(permit) = gateway.admission.enter_tenant(&tenant.name, max) else {
+                crate::metrics::shed("tenant_concurrency");
+                return Err(ApiError::RateLimited { retry_after_secs: 1 }.with_request_id(&request_id));
+            };
+            // The request middleware holds the slot until the response is produced.
+            if let Some(slot) = parts.extensions.get::<TenantSlot>() {
+                let _ = slot.0.set(permit);
+            }
         }
         Ok(Self { tenant, request_id, state })
     }

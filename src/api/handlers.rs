@@ -20,6 +20,7 @@ use crate::api::idempotent::{self, Outcome};
 use crate::api::problem::{ApiError, ApiFailure};
 use crate::config::{Provider, Tenant};
 use crate::idempotency::{self, StoredResponse};
+use crate::ownership;
 use crate::state::{AppState, Gateway};
 use crate::update;
 
@@ -47,14 +48,18 @@ pub async fn update_session(
     let features: Vec<Feature> = features_used(&typed).into_iter().map(|u| u.feature).collect();
     state.usage.record(&tenant.name, &features).await;
     let prepared = update::fit(&provider, body, typed, tenant.on_unsupported).map_err(fail)?;
+    let owner = ownership::owner(&provider, &tenant);
+    if let Some(owner) = owner {
+        owner.check_update(&prepared.update, provider.kind).map_err(fail)?;
+    }
     let forwarded_key = forwarded_idempotency_key(&tenant, client_key.as_deref());
     let ctx = update::context(&session_id, &request_id, &forwarded_key);
     let work = || async {
         let deadline = Instant::now() + state.config.server.deadline;
-        match update::execute(&state, &provider, &prepared, &ctx, deadline).await {
+        match update::execute(&state, &provider, owner, &prepared, &ctx, deadline).await {
             Ok((mut session, raw)) => {
                 session.warnings.splice(0..0, prepared.warnings.iter().cloned());
-                let response = session_stored(&provider, session, &raw, include_raw);
+                let response = session_stored(&state, &provider, session, &raw, include_raw);
                 Outcome { response, reached_provider: true, transient: false }
             }
             Err(error) => {
@@ -109,8 +114,9 @@ pub async fn retrieve_session(
     let include_raw = include_provider_data(query.as_deref()).map_err(fail)?;
     let ctx = update::context(&session_id, &request_id, &uuid::Uuid::new_v4().to_string());
     let deadline = Instant::now() + state.config.server.deadline;
-    let (session, raw) = update::retrieve(&state, &provider, &ctx, deadline).await.map_err(fail)?;
-    Ok(idempotent::respond(session_stored(&provider, session, &raw, include_raw), false))
+    let owner = ownership::owner(&provider, &tenant);
+    let (session, raw) = update::retrieve(&state, &provider, owner, &ctx, deadline).await.map_err(fail)?;
+    Ok(idempotent::respond(session_stored(&state, &provider, session, &raw, include_raw), false))
 }
 
 /// `POST /v1/checkout/sessions/{id}/preview`: the provider request(s) an update would send,
@@ -126,6 +132,9 @@ pub async fn preview_update(
     let UpdateRequest { provider, session_id, client_key, body } =
         read_update(&state, &tenant, path, &headers, body).await.map_err(fail)?;
     let prepared = update::prepare(&state, &provider, body, tenant.on_unsupported).map_err(fail)?;
+    if let Some(owner) = ownership::owner(&provider, &tenant) {
+        owner.check_update(&prepared.update, provider.kind).map_err(fail)?;
+    }
     let forwarded_key = forwarded_idempotency_key(&tenant, client_key.as_deref());
     let ctx = update::context(&session_id, &request_id, &forwarded_key);
     let preview = preview(&state, &provider, &prepared, &ctx).map_err(fail)?;
@@ -225,8 +234,17 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when the config is loaded and the shared store answers; circuit states as detail.
+/// The public readiness probe: ready or not, nothing else (no tenant count, circuits or store
+/// error text: anyone who can reach the API port can read it).
 pub async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
+    let ready = gateway.current().store.ping().await.is_ok();
+    let (status, word) = if ready { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "not_ready") };
+    (status, Json(json!({ "status": word }))).into_response()
+}
+
+/// The admin listener's readiness: ready when the config is loaded and the shared store
+/// answers, with the store's error, circuit states and tenant count as detail.
+pub async fn readiness_detail(State(gateway): State<Arc<Gateway>>) -> Response {
     let state = gateway.current();
     let store = state.store.ping().await;
     let circuits: serde_json::Map<String, Value> = state
@@ -336,8 +354,11 @@ fn include_provider_data(query: Option<&str>) -> Result<bool, ApiError> {
     Ok(include)
 }
 
-/// A session answer as stored data (the idempotency store keeps exactly what was sent).
+/// A session answer as stored data (the idempotency store keeps exactly what was sent). Every
+/// string in it came from the provider (mapped, or in `provider_data` as sent) and is scrubbed
+/// of every credential the provider may echo.
 fn session_stored(
+    state: &AppState,
     provider: &Provider,
     mut session: UnifiedSession,
     raw: &ProviderResponse,
@@ -346,13 +367,17 @@ fn session_stored(
     if include_raw {
         session.provider_data = serde_json::from_slice(raw.body()).ok();
     }
+    let body = serde_json::to_value(&session).map(|mut answer| {
+        state.scrubber(&[raw]).scrub_json(&mut answer);
+        answer
+    });
     StoredResponse {
         status: 200,
         headers: vec![
             (http::header::CONTENT_TYPE.as_str().to_owned(), "application/json".to_owned()),
             (PROVIDER_HEADER.to_owned(), provider.name.clone()),
         ],
-        body: serde_json::to_vec(&session).unwrap_or_default(),
+        body: body.and_then(|answer| serde_json::to_vec(&answer)).unwrap_or_default(),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The HTTP API: routes and the middleware stack, read top to bottom.
 
+pub mod admission;
 pub mod body;
+pub mod body_deadline;
 pub mod compat;
 pub mod extract;
 pub mod handlers;
@@ -15,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,16 +25,21 @@ use http::HeaderValue;
 use tower::ServiceBuilder;
 use tracing::Instrument;
 
+use crate::api::admission::TenantSlot;
 use crate::api::extract::{RequestId, TenantLabel};
 use crate::api::problem::ApiError;
 use crate::state::Gateway;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// The gateway's router over `state`.
+/// The gateway's router over `state`. `/metrics` is here only when no `server.admin_listen`
+/// is configured (then it is on [`admin_router`]).
 pub fn router(gateway: Arc<Gateway>) -> Router {
-    let max_concurrency = gateway.current().config.server.max_concurrency;
-    Router::new()
+    let metrics_here = gateway.current().config.server.admin_listen.is_none();
+    // The API proper: every route counts against the one global `max_concurrency` and reads its
+    // body under the body deadline (`admit`). A `route_layer` on this router would otherwise
+    // build one limiter per route and method, so the limit lives in `Gateway::admission`.
+    let api = Router::new()
         .route(
             "/v1/checkout/sessions/{id}",
             get(handlers::retrieve_session).patch(handlers::update_session).post(handlers::update_session),
@@ -41,11 +48,15 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/providers", get(handlers::list_providers))
         .route("/v1/providers/compatibility", get(compat::report))
         .route(passthrough::ROUTE, axum::routing::any(passthrough::forward))
-        .route("/healthz", get(handlers::healthz))
-        .route("/readyz", get(handlers::readyz))
         .route("/openapi.json", get(openapi::serve))
-        .route("/metrics", get(handlers::metrics))
         .route("/problems/{code}", get(handlers::explain_problem))
+        .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&gateway), admit));
+    // Probes (and metrics) are never shed: an orchestrator must see a busy gateway as alive.
+    let mut probes = Router::new().route("/healthz", get(handlers::healthz)).route("/readyz", get(handlers::readyz));
+    if metrics_here {
+        probes = probes.route("/metrics", get(handlers::metrics));
+    }
+    api.merge(probes)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(
@@ -53,13 +64,42 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
                 // Every response carries X-Request-Id and runs inside a span that has it.
                 .layer(axum::middleware::from_fn(request_span))
                 // A panic is a bug, but the client still gets problem+json, not a dropped connection.
-                .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
-                // Shed load beyond the global concurrency limit instead of queueing without bound.
-                .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
-                .load_shed()
-                .concurrency_limit(max_concurrency),
+                .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response)),
         )
         .with_state(gateway)
+}
+
+/// The admin listener (`server.admin_listen`): metrics and the detailed readiness, for the
+/// operator's network only.
+pub fn admin_router(gateway: Arc<Gateway>) -> Router {
+    Router::new()
+        .route("/metrics", get(handlers::metrics))
+        .route("/readyz", get(handlers::readiness_detail))
+        .route("/healthz", get(handlers::healthz))
+        .fallback(not_found)
+        .with_state(gateway)
+}
+
+/// Admission for the API routes: one slot of the global `max_concurrency` (read from the
+/// current config, so a reload changes it), a place for the tenant's own slot, and the body
+/// read deadline. Beyond the limit the request is shed with 503 rather than queued.
+async fn admit(State(gateway): State<Arc<Gateway>>, mut request: Request, next: Next) -> Response {
+    let (max_concurrency, body_deadline) = {
+        let state = gateway.current();
+        (state.config.server.max_concurrency, state.config.server.body_read_timeout)
+    };
+    let Some(permit) = gateway.admission.enter(max_concurrency) else {
+        crate::metrics::shed("global");
+        let request_id = request.extensions().get::<RequestId>().map_or("", |id| id.0.as_str());
+        return ApiError::Overloaded.with_request_id(request_id).into_response();
+    };
+    let tenant_slot = TenantSlot::default();
+    request.extensions_mut().insert(tenant_slot.clone());
+    let request = request.map(|body| body_deadline::with_deadline(body, body_deadline));
+    let response = next.run(request).await;
+    // Both slots are held until the handler has produced its response.
+    drop((tenant_slot, permit));
+    response
 }
 
 /// Choose the request id (the client's, if sane), run the request in its span, echo the id.
@@ -108,10 +148,6 @@ async fn not_found(request_id: RequestId) -> Response {
 
 async fn method_not_allowed(request_id: RequestId) -> Response {
     ApiError::MethodNotAllowed.with_request_id(&request_id.0).into_response()
-}
-
-async fn overloaded(_: tower::BoxError) -> Response {
-    ApiError::Overloaded.with_request_id("").into_response()
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send>) -> Response {

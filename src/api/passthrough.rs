@@ -2,15 +2,20 @@
 //! proxy to a provider's own API, for the method + path patterns in that provider's
 //! `passthrough.allow`.
 //!
+//! Only what the allow-lists name crosses: the path (checked raw, then matched), request headers
+//! from `passthrough::headers`' allow-list, and a body only for methods that carry one (a body
+//! sent with `GET` or `HEAD` is neither read nor forwarded). Credentials and account routing
+//! come from the provider's config, scoped by the rules that admit the call.
+//!
 //! Both bodies stream: the request body is counted against `server.max_body_bytes` on its way
 //! out, the response body against `server.max_response_bytes` on its way back (the stream is
-//! aborted when exceeded), so nothing is buffered beyond one chunk. There are no retries: a
-//! streamed body cannot be replayed, and a passthrough write may not be idempotent. The
-//! gateway's idempotency store is not used either; a client `Idempotency-Key` is forwarded as
-//! a key derived from (tenant, key), as in the unified API.
+//! aborted when exceeded), so nothing is buffered beyond one chunk. The call goes through
+//! `Dispatcher::send_streamed`: the providers' breakers, attempt metrics and failure classes,
+//! with no retries (a streamed body cannot be replayed) and nothing the client's body did
+//! counted against the provider. The gateway's idempotency store is not used either; a client
+//! `Idempotency-Key` is forwarded as a key derived from (tenant, key), as in the unified API.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Body;
 use axum::response::Response;
@@ -18,13 +23,15 @@ use checkout_provider_interface::Access;
 use futures_util::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
 use percent_encoding::percent_decode_str;
+use tokio::time::Instant;
 
 use crate::api::extract::AuthedTenant;
 use crate::api::handlers::{IDEMPOTENCY_HEADER, PROVIDER_HEADER, forwarded_idempotency_key};
 use crate::api::problem::{ApiError, ApiFailure};
 use crate::config::{Provider, Tenant};
-use crate::dispatch::REQUEST_ID_HEADER;
-use crate::passthrough::{Scrubber, forward_path, headers, limited_body};
+use crate::dispatch::stream::{BodyFailure, BodyProgress, StreamedRequest};
+use crate::dispatch::{DispatchError, REQUEST_ID_HEADER};
+use crate::passthrough::{AllowRule, Scrubber, client_body, forward_path, headers};
 use crate::state::AppState;
 use crate::update::{self, provider_ref};
 
@@ -46,34 +53,41 @@ pub async fn forward(
     let (name, rest) = uri.path().strip_prefix(PREFIX).and_then(|p| p.split_once('/')).unwrap_or_default();
     let provider = allowed_provider(&state, &tenant, name).map_err(fail)?;
     let path = forward_path(rest).map_err(|why| fail(ApiError::InvalidPassthroughPath(why)))?;
-    if !provider.passthrough.iter().any(|rule| rule.matches(&method, &path.segments)) {
+    let admitting: Vec<&AllowRule> =
+        provider.passthrough.iter().filter(|rule| rule.matches(&method, &path.segments)).collect();
+    if admitting.is_empty() {
         return Err(fail(ApiError::PassthroughNotAllowed(format!(
             "{method} {} is not in the passthrough allow-list of provider `{}`",
             path.raw, provider.name
         ))));
     }
     let limit = state.config.server.max_body_bytes;
-    let declared = declared_length(&client_headers);
+    // RFC 9110 §9.3.1-2: content in a GET or HEAD has no defined meaning. It is not forwarded,
+    // and not read: a body dribbled on a read then cannot hold the call open either.
+    let takes_body = !matches!(method, Method::GET | Method::HEAD);
+    let declared = declared_length(&client_headers).filter(|_| takes_body);
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(fail(ApiError::PayloadTooLarge(limit)));
     }
-    let has_body = declared.is_some_and(|len| len > 0) || client_headers.contains_key(header::TRANSFER_ENCODING);
+    let has_body =
+        takes_body && (declared.is_some_and(|len| len > 0) || client_headers.contains_key(header::TRANSFER_ENCODING));
 
     // A fresh context per call: credentials may be minted per call (a JWT with its own id).
     let client_key = client_headers.get(IDEMPOTENCY_HEADER).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let forwarded_key = forwarded_idempotency_key(&tenant, client_key.as_deref());
     let ctx = update::context("", &request_id, &forwarded_key);
-    let access = if matches!(method, Method::GET | Method::HEAD) { Access::Read } else { Access::Write };
+    let access = if takes_body { Access::Write } else { Access::Read };
+    let patterns: Vec<&str> = admitting.iter().map(|rule| rule.path_pattern()).collect();
     let credentials = provider
         .adapter
-        .auth_headers(access, &ctx)
+        .auth_headers(access, &patterns, &ctx)
         .map_err(|e| fail(update::adapter_error(&state, &provider, e, None)))?;
     let scrubber = scrubber_for(&state, &credentials);
     if !scrubber.is_usable() {
         return Err(fail(ApiError::Internal("the credential scrubber could not be built".to_owned())));
     }
 
-    let mut outgoing = headers::request_headers(&client_headers);
+    let mut outgoing = headers::request_headers(&client_headers, provider.adapter.passthrough_request_headers());
     for (name, value) in &credentials {
         outgoing.insert(name.clone(), value.clone());
     }
@@ -86,38 +100,37 @@ pub async fn forward(
     if let Some(len) = declared.filter(|_| has_body) {
         outgoing.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
-    let mut url = format!("{}{}", provider.base_url, path.raw);
+    let mut path_and_query = path.raw.clone();
     if let Some(query) = uri.query() {
-        url.push('?');
-        url.push_str(query);
+        path_and_query.push('?');
+        path_and_query.push_str(query);
     }
-    let deadline = state.config.server.deadline;
-    let mut request = state.dispatcher.client().request(method.clone(), url).headers(outgoing).timeout(deadline);
-    let exceeded = Arc::new(AtomicBool::new(false));
-    if has_body {
-        let stream = limited_body(body.into_data_stream(), limit, Arc::clone(&exceeded));
-        request = request.body(reqwest::Body::wrap_stream(stream));
-    }
-
-    if let Err(wait) = state.dispatcher.breakers.admit(&provider.name, &provider.breaker) {
-        return Err(fail(ApiError::ProviderUnavailable {
-            provider: provider_ref(&provider),
-            detail: "the circuit breaker is open after repeated failures".to_owned(),
-            retry_after_secs: wait.as_secs().max(1),
-        }));
-    }
-    let sent = tokio::time::timeout(provider.timeout.min(deadline), request.send()).await;
-    // Every admitted call records an outcome (a half-open probe must resolve). A body the
-    // client made too large says nothing bad about the provider, which was taking it.
-    let healthy = matches!(&sent, Ok(Ok(r)) if !r.status().is_server_error()) || exceeded.load(Ordering::Relaxed);
-    state.dispatcher.breakers.record(&provider.name, &provider.breaker, healthy);
-    if exceeded.load(Ordering::Relaxed) {
-        return Err(fail(ApiError::PayloadTooLarge(limit)));
+    let progress = if has_body { BodyProgress::default() } else { BodyProgress::none() };
+    let body = has_body.then(|| reqwest::Body::wrap_stream(client_body(body, declared, limit, progress.clone())));
+    let request =
+        StreamedRequest { method: method.clone(), path_and_query, headers: outgoing, body, progress: progress.clone() };
+    let deadline = Instant::now() + state.config.server.deadline;
+    let sent = state.dispatcher.send_streamed(&provider, request, deadline).await;
+    // The client's own failure decides the answer, whatever the provider did meanwhile.
+    if let Some(failure) = progress.failure() {
+        return Err(fail(client_body_error(failure, limit)));
     }
     let answer = match sent {
-        Ok(Ok(answer)) => answer,
-        Ok(Err(error)) => return Err(fail(transport_error(&state, &provider, &error))),
-        Err(_) => return Err(fail(ApiError::ProviderTimeout { provider: provider_ref(&provider) })),
+        Ok(answer) => answer,
+        // The provider waited for a body the client was still sending.
+        Err(DispatchError::Timeout) if !progress.is_complete() => return Err(fail(ApiError::RequestTimeout)),
+        Err(error) => return Err(fail(dispatch_error(&state, &provider, error))),
+    };
+    // The provider's answer, its head read and its body not yet: the one place to look at it
+    // (status, headers, or the body buffered within `max_response_bytes`) before any of it
+    // reaches the client.
+    let answer = match crate::ownership::owner(&provider, &tenant) {
+        // Another tenant's session must look like no session (issue 13): read the body first.
+        Some(owner) => {
+            let limit = state.config.server.max_response_bytes;
+            crate::ownership::checked_answer(owner, &provider, answer, limit, deadline).await.map_err(fail)?
+        }
+        None => answer,
     };
     respond(&state, &provider, &method, answer, scrubber).map_err(fail)
 }
@@ -156,30 +169,35 @@ fn scrubber_for(state: &AppState, credentials: &HeaderMap) -> Scrubber {
     Scrubber::new(secrets)
 }
 
-fn transport_error(state: &AppState, provider: &Provider, error: &reqwest::Error) -> ApiError {
-    let provider_ref = provider_ref(provider);
-    if error.is_timeout() {
-        ApiError::ProviderTimeout { provider: provider_ref }
-    } else if error.is_connect() {
-        ApiError::ProviderUnavailable {
-            provider: provider_ref,
-            detail: state.scrub(&error_chain(error)),
-            retry_after_secs: 1,
+/// The client's body went wrong: its fault, answered as such (it is usually gone by now).
+fn client_body_error(failure: BodyFailure, limit: usize) -> ApiError {
+    match failure {
+        BodyFailure::TooLarge => ApiError::PayloadTooLarge(limit),
+        BodyFailure::Late => {
+            crate::metrics::slow_client("body");
+            ApiError::RequestTimeout
         }
-    } else {
-        ApiError::ProviderUnparseable { provider: provider_ref, detail: state.scrub(&error_chain(error)) }
+        BodyFailure::Aborted => ApiError::MalformedJson("the request body could not be read to its end".to_owned()),
     }
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+fn dispatch_error(state: &AppState, provider: &Provider, error: DispatchError) -> ApiError {
+    let provider_ref = provider_ref(provider);
+    match error {
+        DispatchError::Timeout => ApiError::ProviderTimeout { provider: provider_ref },
+        DispatchError::Unreachable { detail } => {
+            ApiError::ProviderUnavailable { provider: provider_ref, detail: state.scrub(&detail), retry_after_secs: 1 }
+        }
+        error @ DispatchError::CircuitOpen { retry_after } => ApiError::ProviderUnavailable {
+            provider: provider_ref,
+            detail: error.to_string(),
+            retry_after_secs: retry_after.as_secs().max(1),
+        },
+        DispatchError::Prepare(error) => update::adapter_error(state, provider, error, None),
+        error @ (DispatchError::ResponseTooLarge { .. } | DispatchError::Transport { .. }) => {
+            ApiError::ProviderUnparseable { provider: provider_ref, detail: state.scrub(&error.to_string()) }
+        }
     }
-    text
 }
 
 /// The provider's answer, streamed back with its status, its end-to-end headers (none holding

@@ -8,6 +8,16 @@ use serde::Serialize;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// DESIGN §4: an answer lists at most this many problems and says `truncated` beyond.
+pub const MAX_PROBLEMS: usize = 100;
+/// The longest excerpt of client input a detail quotes, in characters (then `…`).
+pub const EXCERPT_CHARS: usize = 80;
+/// Bounds on every text an answer carries, whatever produced it (a backstop: the producers
+/// already quote client input only as an excerpt).
+const MAX_DETAIL_CHARS: usize = 1_000;
+const MAX_FIELD_DETAIL_CHARS: usize = 300;
+const MAX_POINTER_BYTES: usize = 256;
+
 /// Which configured provider an error concerns.
 #[derive(Debug, Clone)]
 pub struct ProviderRef {
@@ -53,6 +63,8 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("the gateway is at its concurrency limit")]
     Overloaded,
+    #[error("the request body did not arrive within server.body_read_timeout_ms")]
+    RequestTimeout,
     #[error("{} answered {}", .provider.name, .failure.status)]
     Provider { provider: ProviderRef, failure: Box<ProviderFailure>, retry_after_secs: Option<u64> },
     #[error("{} answered something the gateway cannot use: {detail}", .provider.name)]
@@ -76,7 +88,11 @@ pub struct Problem {
     pub detail: String,
     pub code: String,
     pub request_id: String,
+    /// At most [`MAX_PROBLEMS`].
     pub errors: Vec<ProblemField>,
+    /// Present (and true) only when more problems were found than `errors` lists.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
     pub provider: Option<ProviderProblem>,
     pub retryable: bool,
 }
@@ -121,6 +137,7 @@ impl ApiError {
             Self::StoreUnavailable(_) => "store_unavailable",
             Self::RateLimited { .. } => "rate_limited",
             Self::Overloaded => "overloaded",
+            Self::RequestTimeout => "request_timeout",
             Self::Provider { failure, .. } => failure.class.code(),
             Self::ProviderUnparseable { .. } => "provider_error",
             Self::ProviderUnavailable { .. } => "provider_unavailable",
@@ -146,6 +163,7 @@ impl ApiError {
             Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::ProviderUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Provider { failure, .. } => failure_status(failure.class),
             Self::ProviderUnparseable { .. } => StatusCode::BAD_GATEWAY,
             Self::ProviderTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -160,6 +178,7 @@ impl ApiError {
             | Self::IdempotencyKeyInUse
             | Self::StoreUnavailable(_)
             | Self::Overloaded
+            | Self::RequestTimeout
             | Self::ProviderUnparseable { .. }
             | Self::ProviderUnavailable { .. }
             | Self::ProviderTimeout { .. } => true,
@@ -195,13 +214,22 @@ impl ApiError {
         }
     }
 
-    fn fields(&self) -> Vec<ProblemField> {
+    /// The listed problems (at most [`MAX_PROBLEMS`], each bounded) and whether more exist.
+    fn fields(&self) -> (Vec<ProblemField>, bool) {
         let problems: &[FieldProblem] = match self {
             Self::ValidationFailed(problems) | Self::UnsupportedField { problems, .. } => problems,
             Self::Provider { failure, .. } => &failure.errors,
             _ => &[],
         };
-        problems.iter().map(|p| ProblemField { pointer: p.pointer.clone(), detail: p.detail.clone() }).collect()
+        let listed = problems
+            .iter()
+            .take(MAX_PROBLEMS)
+            .map(|p| ProblemField {
+                pointer: bounded_pointer(&p.pointer).to_owned(),
+                detail: excerpt(&p.detail, MAX_FIELD_DETAIL_CHARS),
+            })
+            .collect();
+        (listed, problems.len() > MAX_PROBLEMS)
     }
 
     fn provider(&self) -> Option<ProviderProblem> {
@@ -242,14 +270,16 @@ impl ApiError {
             }
             other => other.to_string(),
         };
+        let (errors, truncated) = self.fields();
         Problem {
             kind: format!("/problems/{code}"),
             title: crate::api::problems::title(code).to_owned(),
             status: self.status().as_u16(),
-            detail,
+            detail: excerpt(&detail, MAX_DETAIL_CHARS),
             code: code.to_owned(),
             request_id: request_id.to_owned(),
-            errors: self.fields(),
+            errors,
+            truncated,
             provider: self.provider(),
             retryable: self.retryable(),
         }
@@ -258,6 +288,24 @@ impl ApiError {
     pub fn with_request_id(self, request_id: &str) -> ApiFailure {
         ApiFailure { error: self, request_id: request_id.to_owned() }
     }
+}
+
+/// `text` cut after `max_chars` characters, marked with `…` when cut.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// `pointer`, or its deepest ancestor short enough to show (a client-chosen member name can be
+/// any length; the ancestor still locates the problem).
+fn bounded_pointer(pointer: &str) -> &str {
+    let mut shown = pointer;
+    while shown.len() > MAX_POINTER_BYTES {
+        shown = shown.rsplit_once('/').map_or("", |(parent, _)| parent);
+    }
+    shown
 }
 
 fn failure_status(class: FailureClass) -> StatusCode {

@@ -36,7 +36,7 @@ pub const CATALOG: &[(&str, u16, &str, &str)] = &[
         "invalid_passthrough_path",
         400,
         "Invalid passthrough path",
-        "The passthrough path has `.` or `..` segments (also percent-encoded), an encoded `/` or `\\` inside a segment, an empty segment, control characters or malformed percent-encoding.",
+        "The passthrough path has `.` or `..` segments (also percent-encoded), an encoded `/` or `\\` inside a segment, an empty segment, control characters, malformed percent-encoding, `;` path parameters or an encoded `%` (`%25`, double encoding).",
     ),
     (
         "passthrough_not_allowed",
@@ -64,6 +64,12 @@ pub const CATALOG: &[(&str, u16, &str, &str)] = &[
         409,
         "Idempotency-Key in use",
         "A request with the same Idempotency-Key is still being processed, at the gateway or at the provider. Retry later with the same key.",
+    ),
+    (
+        "request_timeout",
+        408,
+        "Request timeout",
+        "The request body did not arrive within server.body_read_timeout_ms of the headers, so the gateway stopped reading it. Nothing was sent to a provider; retry.",
     ),
     ("payload_too_large", 413, "Payload too large", "The body exceeds server.max_body_bytes."),
     (
@@ -96,7 +102,12 @@ pub const CATALOG: &[(&str, u16, &str, &str)] = &[
         "Provider rejected the request",
         "The provider refused the request as invalid; provider{} holds its own status, code and message.",
     ),
-    ("rate_limited", 429, "Rate limited", "The tenant's gateway rate limit is exhausted; wait Retry-After seconds."),
+    (
+        "rate_limited",
+        429,
+        "Rate limited",
+        "The tenant's gateway rate limit (requests per second, or tenants.<name>.max_concurrency requests in flight) is exhausted, or this client address failed authentication too often (server.auth_failure_limit); wait Retry-After seconds.",
+    ),
     (
         "provider_rate_limited",
         429,
@@ -120,13 +131,13 @@ pub const CATALOG: &[(&str, u16, &str, &str)] = &[
         "overloaded",
         503,
         "Gateway overloaded",
-        "The gateway is at server.max_concurrency and shed this request; retry after Retry-After.",
+        "The gateway has server.max_concurrency requests in flight (one limit for the whole API; probes and /metrics are outside it) and shed this request; retry after Retry-After.",
     ),
     (
         "store_unavailable",
         503,
         "Idempotency store unavailable",
-        "The shared idempotency store (Redis) did not answer, so the update was not attempted; retry with the same key.",
+        "The shared store (Redis) did not answer, so the update was not attempted (also for any request when server.rate_limit_on_store_error = \"fail_closed\"); retry with the same key.",
     ),
     (
         "provider_unavailable",

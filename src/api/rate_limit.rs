@@ -1,23 +1,34 @@
 //! Per-tenant token buckets (DESIGN §5): in memory for one instance, or in Redis (one atomic
 //! script per request, on the server's clock) when the idempotency store is Redis, so every
-//! instance draws from the same bucket.
+//! instance draws from the same bucket. Buckets outlive config reloads: a SIGHUP must not hand
+//! every tenant a fresh burst.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use redis::aio::ConnectionManager;
 
-use crate::config::{RateLimit, Tenant};
+use crate::config::{RateLimit, StoreErrorPolicy, Tenant};
 
 pub struct TenantLimiter {
     limits: HashMap<String, RateLimit>,
-    backend: Backend,
+    backend: Arc<Backend>,
+    on_store_error: StoreErrorPolicy,
 }
 
 enum Backend {
     Memory(Mutex<HashMap<String, Bucket>>),
     Redis(ConnectionManager, redis::Script),
+}
+
+/// Why a request gets no token.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The bucket is empty; a token in this many seconds.
+    Exhausted { retry_after_secs: u64 },
+    /// The shared store did not answer and `rate_limit_on_store_error = "fail_closed"`.
+    StoreUnavailable(String),
 }
 
 struct Bucket {
@@ -44,23 +55,26 @@ return wait
 ";
 
 impl TenantLimiter {
-    pub fn new(tenants: &[Tenant], shared: Option<ConnectionManager>) -> Self {
-        let limits = tenants.iter().filter_map(|t| t.rate_limit.map(|limit| (t.name.clone(), limit))).collect();
+    pub fn new(tenants: &[Tenant], shared: Option<ConnectionManager>, on_store_error: StoreErrorPolicy) -> Self {
         let backend = match shared {
             Some(connection) => Backend::Redis(connection, redis::Script::new(TOKEN_BUCKET)),
             None => Backend::Memory(Mutex::new(HashMap::new())),
         };
-        Self { limits, backend }
+        Self { limits: limits(tenants), backend: Arc::new(backend), on_store_error }
     }
 
-    /// Take one token for `tenant`, or say in how many seconds one will be available. A Redis
-    /// failure lets the request through (logged): the limiter protects providers, it must not
-    /// take the gateway down with the store.
-    pub async fn check(&self, tenant: &str) -> Result<(), u64> {
+    /// The limiter for a reloaded config: new limits, the same buckets.
+    pub fn reconfigured(&self, tenants: &[Tenant], on_store_error: StoreErrorPolicy) -> Self {
+        Self { limits: limits(tenants), backend: Arc::clone(&self.backend), on_store_error }
+    }
+
+    /// Take one token for `tenant`, or say why not. On a Redis failure `rate_limit_on_store_error`
+    /// decides: `fail_open` lets the request through (logged), `fail_closed` refuses it.
+    pub async fn check(&self, tenant: &str) -> Result<(), Refusal> {
         let Some(limit) = self.limits.get(tenant) else {
             return Ok(());
         };
-        match &self.backend {
+        match self.backend.as_ref() {
             Backend::Memory(buckets) => take_local(buckets, tenant, limit),
             Backend::Redis(connection, script) => {
                 let mut connection = connection.clone();
@@ -72,18 +86,28 @@ impl TenantLimiter {
                     .await;
                 match waited {
                     Ok(0) => Ok(()),
-                    Ok(millis) => Err(millis.div_ceil(1000).max(1)),
-                    Err(error) => {
-                        tracing::warn!(error = %error, "shared rate limiter unavailable; request allowed");
-                        Ok(())
-                    }
+                    Ok(millis) => Err(Refusal::Exhausted { retry_after_secs: millis.div_ceil(1000).max(1) }),
+                    Err(error) => match self.on_store_error {
+                        StoreErrorPolicy::FailOpen => {
+                            tracing::warn!(error = %error, "shared rate limiter unavailable; request allowed (fail_open)");
+                            Ok(())
+                        }
+                        StoreErrorPolicy::FailClosed => {
+                            tracing::warn!(error = %error, "shared rate limiter unavailable; request refused (fail_closed)");
+                            Err(Refusal::StoreUnavailable("the shared rate limiter does not answer".to_owned()))
+                        }
+                    },
                 }
             }
         }
     }
 }
 
-fn take_local(buckets: &Mutex<HashMap<String, Bucket>>, tenant: &str, limit: &RateLimit) -> Result<(), u64> {
+fn limits(tenants: &[Tenant]) -> HashMap<String, RateLimit> {
+    tenants.iter().filter_map(|t| t.rate_limit.map(|limit| (t.name.clone(), limit))).collect()
+}
+
+fn take_local(buckets: &Mutex<HashMap<String, Bucket>>, tenant: &str, limit: &RateLimit) -> Result<(), Refusal> {
     let mut buckets = buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let now = Instant::now();
     let burst = f64::from(limit.burst);
@@ -101,6 +125,6 @@ fn take_local(buckets: &Mutex<HashMap<String, Bucket>>, tenant: &str, limit: &Ra
             clippy::cast_sign_loss,
             reason = "a small positive number of seconds"
         )]
-        Err(wait.ceil().max(1.0) as u64)
+        Err(Refusal::Exhausted { retry_after_secs: wait.ceil().max(1.0) as u64 })
     }
 }

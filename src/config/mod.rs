@@ -1,8 +1,10 @@
 //! Configuration: figment layering (built-in defaults < TOML file < `CHECKOUT_GATEWAY__` env),
 //! then validation into the runtime [`Config`]. Every error names the offending key.
 
+mod messages;
 mod raw;
 mod secrets;
+mod sharing;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,7 +14,7 @@ use std::time::Duration;
 use checkout_provider_interface::{Adapter, ProviderSetup, Simulator};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
-pub use raw::{LogFormat, OnUnsupported, RawIdempotency as IdempotencyConfig, StoreKind};
+pub use raw::{LogFormat, OnUnsupported, RawIdempotency as IdempotencyConfig, StoreErrorPolicy, StoreKind};
 use raw::{RawConfig, RawProvider, RawTenant};
 use secrets::StartupSecrets;
 
@@ -21,6 +23,10 @@ pub const ENV_PREFIX: &str = "CHECKOUT_GATEWAY__";
 /// The variable naming the config file when `--config` is not given.
 pub const ENV_CONFIG_PATH: &str = "CHECKOUT_GATEWAY_CONFIG";
 pub const DEFAULT_PATH: &str = "config/gateway.toml";
+/// Set to `1` to serve a tenant holding the published demo key on a non-loopback address.
+pub const ENV_DEMO: &str = "CHECKOUT_GATEWAY_DEMO";
+/// The tenant key README publishes for the embedded default (`demo-tenant-key`), as SHA-256.
+const DEMO_KEY_SHA256: &str = "01ea27eafbe8e5c7b672de58156a9277d5db106dafb491360d397f6b70b87bcc";
 
 #[derive(Debug, thiserror::Error)]
 #[error("config error at `{key}`: {message}")]
@@ -59,6 +65,14 @@ pub struct ServerConfig {
     pub max_concurrency: usize,
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
+    pub admin_listen: Option<String>,
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub max_connections: usize,
+    /// Failed authentications per client address per window; 0 disables the limit.
+    pub auth_failure_limit: u32,
+    pub auth_failure_window: Duration,
+    pub rate_limit_on_store_error: StoreErrorPolicy,
 }
 
 /// A configured provider: the adapter plus what the gateway needs to call it.
@@ -73,6 +87,8 @@ pub struct Provider {
     pub breaker: BreakerPolicy,
     /// The passthrough allow-list (DESIGN §7); empty forwards nothing.
     pub passthrough: Vec<crate::passthrough::AllowRule>,
+    /// Which tenant owns a session here; set when tenants share this entry (`crate::ownership`).
+    pub ownership: Option<crate::ownership::OwnershipRule>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -97,6 +113,10 @@ pub struct Tenant {
     pub allowed_providers: Vec<String>,
     pub on_unsupported: OnUnsupported,
     pub rate_limit: Option<RateLimit>,
+    /// Requests in flight at once for this tenant (DESIGN §5 limits, issue 13).
+    pub max_concurrency: Option<usize>,
+    /// What marks this tenant's sessions at providers with an ownership rule.
+    pub ownership_value: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -121,12 +141,13 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let figment = Figment::new().merge(Toml::file(path)).merge(Env::prefixed(ENV_PREFIX).split("__"));
     let raw: RawConfig = figment.extract().map_err(|e| {
         let key = if e.path.is_empty() { "(root)".to_owned() } else { e.path.join(".") };
-        ConfigError::new(key, e.kind.to_string())
+        ConfigError::new(key, messages::without_values(&e.kind))
     })?;
-    validate(&raw, path)
+    let demo_allowed = std::env::var_os(ENV_DEMO).is_some_and(|v| v == "1");
+    validate(&raw, path, demo_allowed)
 }
 
-fn validate(raw: &RawConfig, path: &Path) -> Result<Config, ConfigError> {
+fn validate(raw: &RawConfig, path: &Path, demo_allowed: bool) -> Result<Config, ConfigError> {
     let server = &raw.server;
     if server.max_body_bytes == 0 || server.max_response_bytes == 0 || server.max_concurrency == 0 {
         return Err(ConfigError::new("server", "max_body_bytes, max_response_bytes and max_concurrency must be > 0"));
@@ -134,12 +155,24 @@ fn validate(raw: &RawConfig, path: &Path) -> Result<Config, ConfigError> {
     if server.deadline_ms == 0 {
         return Err(ConfigError::new("server.deadline_ms", "must be > 0"));
     }
+    for (key, value) in [
+        ("server.header_read_timeout_ms", server.header_read_timeout_ms),
+        ("server.body_read_timeout_ms", server.body_read_timeout_ms),
+        ("server.max_connections", server.max_connections as u64),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::new(key, "must be > 0"));
+        }
+    }
+    if !(1..=3600).contains(&server.auth_failure_window_seconds) {
+        return Err(ConfigError::new("server.auth_failure_window_seconds", "must be 1 to 3600"));
+    }
     let idempotency = &raw.idempotency;
     if idempotency.store == StoreKind::Redis && idempotency.redis_url.is_none() {
         return Err(ConfigError::new("idempotency.redis_url", "required when store = \"redis\""));
     }
-    if idempotency.ttl_seconds == 0 || idempotency.max_entries == 0 {
-        return Err(ConfigError::new("idempotency", "ttl_seconds and max_entries must be > 0"));
+    if idempotency.ttl_seconds == 0 || idempotency.max_entries == 0 || idempotency.max_bytes_per_tenant == 0 {
+        return Err(ConfigError::new("idempotency", "ttl_seconds, max_entries and max_bytes_per_tenant must be > 0"));
     }
     let secrets = StartupSecrets::default();
     let mut providers = BTreeMap::new();
@@ -153,6 +186,10 @@ fn validate(raw: &RawConfig, path: &Path) -> Result<Config, ConfigError> {
     let mut tenants = Vec::new();
     for (name, tenant) in &raw.tenants {
         tenants.push(build_tenant(name, tenant, &providers)?);
+    }
+    sharing::check(&providers, &tenants)?;
+    if !demo_allowed && !is_loopback(&server.listen) {
+        refuse_public_demo_tenant(raw)?;
     }
     for (i, a) in tenants.iter().enumerate() {
         if let Some(b) = tenants[i + 1..].iter().find(|b| b.key_sha256 == a.key_sha256) {
@@ -173,6 +210,13 @@ fn validate(raw: &RawConfig, path: &Path) -> Result<Config, ConfigError> {
             max_concurrency: server.max_concurrency,
             shutdown_grace: Duration::from_millis(server.shutdown_grace_ms),
             log_format: server.log_format,
+            admin_listen: server.admin_listen.clone(),
+            header_read_timeout: Duration::from_millis(server.header_read_timeout_ms),
+            body_read_timeout: Duration::from_millis(server.body_read_timeout_ms),
+            max_connections: server.max_connections,
+            auth_failure_limit: server.auth_failure_limit,
+            auth_failure_window: Duration::from_secs(server.auth_failure_window_seconds),
+            rate_limit_on_store_error: server.rate_limit_on_store_error,
         },
         idempotency: raw.idempotency.clone(),
         simulator_listen: raw.simulator.enabled.then(|| raw.simulator.listen.clone()),
@@ -213,6 +257,7 @@ fn build_provider(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Re
                 .map_err(|why| ConfigError::new(key("passthrough.allow"), format!("entry {i}: {why}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let ownership = sharing::rule(name, raw)?;
     let scoped = secrets.scoped(name);
     let setup = ProviderSetup { name, settings: &raw.settings, secrets: &scoped };
     let adapter = (factory.build)(&setup).map_err(|e| adapter_config_error(name, &e))?;
@@ -232,6 +277,7 @@ fn build_provider(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Re
             cool_down: Duration::from_millis(raw.circuit_breaker.cool_down_ms),
         },
         passthrough,
+        ownership,
     })
 }
 
@@ -260,6 +306,11 @@ fn validate_base_url(text: &str, allow_insecure_http: bool) -> Result<String, St
         "http" if allow_insecure_http => {}
         "http" => return Err("plain http is refused; set allow_insecure_http = true for a local mock".to_owned()),
         other => return Err(format!("unsupported scheme `{other}`")),
+    }
+    // Credentials in the URL would show in previews, `check-config` and error texts; the
+    // message never repeats the URL.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials (user:password@); use the provider's credential keys".to_owned());
     }
     if url.query().is_some() || url.fragment().is_some() || url.host().is_none() {
         return Err("must be scheme://host[:port][/path] without query or fragment".to_owned());
@@ -300,6 +351,10 @@ fn build_tenant(
         Some(limit) => Some(RateLimit { requests_per_second: limit.requests_per_second, burst: limit.burst }),
         None => None,
     };
+    if raw.max_concurrency == Some(0) {
+        return Err(ConfigError::new(key("max_concurrency"), "must be > 0 (or unset for no cap)"));
+    }
+    let ownership_value = sharing::tenant_value(name, raw)?;
     Ok(Tenant {
         name: name.to_owned(),
         key_sha256,
@@ -307,5 +362,31 @@ fn build_tenant(
         allowed_providers: allowed,
         on_unsupported: raw.on_unsupported,
         rate_limit,
+        max_concurrency: raw.max_concurrency,
+        ownership_value,
     })
+}
+
+/// Whether `listen` only accepts connections from this host.
+fn is_loopback(listen: &str) -> bool {
+    match listen.parse::<std::net::SocketAddr>() {
+        Ok(addr) => addr.ip().is_loopback(),
+        Err(_) => listen.rsplit_once(':').is_some_and(|(host, _)| host.eq_ignore_ascii_case("localhost")),
+    }
+}
+
+/// The embedded default's tenant key is published in the README: serving it beyond loopback
+/// (the container image's `0.0.0.0`, or env overrides merged into the demo file) must be asked
+/// for explicitly.
+fn refuse_public_demo_tenant(raw: &RawConfig) -> Result<(), ConfigError> {
+    match raw.tenants.iter().find(|(_, tenant)| tenant.api_key_sha256.trim().eq_ignore_ascii_case(DEMO_KEY_SHA256)) {
+        Some((name, _)) => Err(ConfigError::new(
+            format!("tenants.{name}.api_key_sha256"),
+            format!(
+                "is the published demo key, refused on the non-loopback server.listen `{}`; set {ENV_DEMO}=1 to serve the demo there on purpose",
+                raw.server.listen
+            ),
+        )),
+        None => Ok(()),
+    }
 }

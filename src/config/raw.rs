@@ -31,6 +31,19 @@ pub struct RawServer {
     pub max_concurrency: usize,
     pub shutdown_grace_ms: u64,
     pub log_format: LogFormat,
+    /// Serves `/metrics` and the detailed readiness; unset keeps `/metrics` on `listen`.
+    pub admin_listen: Option<String>,
+    /// A connection whose request headers are not complete within this is closed.
+    pub header_read_timeout_ms: u64,
+    /// A request body not fully read within this (from the headers) answers 408.
+    pub body_read_timeout_ms: u64,
+    /// Open connections beyond this are closed as soon as they are accepted.
+    pub max_connections: usize,
+    /// Failed authentications per client address within the window before 429 (0: no limit).
+    pub auth_failure_limit: u32,
+    pub auth_failure_window_seconds: u64,
+    /// What the shared (Redis) rate limiter does when the store does not answer.
+    pub rate_limit_on_store_error: StoreErrorPolicy,
 }
 
 impl Default for RawServer {
@@ -43,8 +56,26 @@ impl Default for RawServer {
             max_concurrency: 1024,
             shutdown_grace_ms: 10_000,
             log_format: LogFormat::Text,
+            admin_listen: None,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            max_connections: 4096,
+            auth_failure_limit: 10,
+            auth_failure_window_seconds: 60,
+            rate_limit_on_store_error: StoreErrorPolicy::FailOpen,
         }
     }
+}
+
+/// `fail_open` lets requests through while Redis is down (the limiter protects providers, it
+/// must not take every tenant down with the store); `fail_closed` answers 503
+/// `store_unavailable` instead.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreErrorPolicy {
+    #[default]
+    FailOpen,
+    FailClosed,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -63,8 +94,10 @@ pub struct RawIdempotency {
     pub ttl_seconds: u64,
     /// How long a request waits for an identical one in flight before answering 409.
     pub in_flight_wait_ms: u64,
-    /// Bound of the memory store.
+    /// Bound of the memory store, per tenant: records.
     pub max_entries: u64,
+    /// Bound of the memory store, per tenant: bytes of keys, fingerprints and stored answers.
+    pub max_bytes_per_tenant: u64,
 }
 
 impl Default for RawIdempotency {
@@ -75,6 +108,7 @@ impl Default for RawIdempotency {
             ttl_seconds: 86_400,
             in_flight_wait_ms: 10_000,
             max_entries: 100_000,
+            max_bytes_per_tenant: 16 * 1024 * 1024,
         }
     }
 }
@@ -118,8 +152,19 @@ pub struct RawProvider {
     /// DESIGN §7: the method + path patterns the passthrough proxy forwards.
     #[serde(default)]
     pub passthrough: RawPassthrough,
+    /// Which tenant a session belongs to; required when several tenants reach this entry.
+    #[serde(default)]
+    pub ownership: Option<RawOwnership>,
     #[serde(flatten)]
     pub settings: Map<String, Value>,
+}
+
+/// `ownership = { metadata_key = "tenant_id" }`: a session belongs to the tenant whose
+/// ownership value its `metadata[metadata_key]` holds.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOwnership {
+    pub metadata_key: String,
 }
 
 fn default_timeout_ms() -> u64 {
@@ -171,6 +216,13 @@ pub struct RawTenant {
     pub on_unsupported: OnUnsupported,
     #[serde(default)]
     pub rate_limit: Option<RawRateLimit>,
+    /// Requests of this tenant in flight at once, beyond which it gets 429 (unset: no cap).
+    #[serde(default)]
+    pub max_concurrency: Option<usize>,
+    /// The value marking this tenant's sessions at providers with an ownership rule (unset:
+    /// the tenant's name).
+    #[serde(default)]
+    pub ownership_value: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -29,10 +29,16 @@ impl StartupSecrets {
 impl SecretResolver for StartupSecrets {
     fn resolve(&self, key: &str, reference: &SecretRef) -> Result<Secret, ConfigError> {
         let value = match reference {
-            SecretRef::Env(name) => std::env::var(name)
-                .map_err(|_| ConfigError::new(key, format!("environment variable `{name}` is not set")))?,
+            SecretRef::Env(name) => std::env::var(name).map_err(|_| {
+                let named = if looks_like_variable(name) { format!("`{name}`") } else { NOT_SHOWN.to_owned() };
+                ConfigError::new(key, format!("environment variable {named} is not set"))
+            })?,
             SecretRef::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| ConfigError::new(key, format!("cannot read secret file `{}`: {e}", path.display())))?
+                .map_err(|e| {
+                    let named =
+                        if looks_like_path(path) { format!("`{}`", path.display()) } else { NOT_SHOWN.to_owned() };
+                    ConfigError::new(key, format!("cannot read secret file {named}: {e}"))
+                })?
                 .trim_end_matches(['\r', '\n'])
                 .to_owned(),
             SecretRef::Value(value) => {
@@ -49,6 +55,25 @@ impl SecretResolver for StartupSecrets {
         self.resolved.borrow_mut().push(secret.clone());
         Ok(secret)
     }
+}
+
+/// Said instead of a variable name or path that may be the secret itself, written where its
+/// reference belongs (`{ env = "sk_live_…" }`).
+const NOT_SHOWN: &str = "(name not shown: it does not look like one and may be the secret itself)";
+
+/// `UPPER_CASE_WITH_DIGITS`, as environment variables are conventionally named.
+fn looks_like_variable(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// An absolute or explicitly relative path on one line (`/run/secrets/key`, `./key.pem`).
+fn looks_like_path(path: &std::path::Path) -> bool {
+    let text = path.to_string_lossy();
+    text.len() <= 4096
+        && (text.starts_with('/') || text.starts_with("./") || text.starts_with("../"))
+        && !text.chars().any(char::is_whitespace)
 }
 
 /// [`StartupSecrets`] for one provider table. Errors keep the key relative (the config layer

@@ -91,6 +91,18 @@ impl Breakers {
         });
     }
 
+    /// An admitted attempt whose outcome says nothing about the provider (its client's body
+    /// failed or came late, or the client went away). The count of consecutive failures stays as
+    /// it was; a half-open probe slot is freed for the next caller at once.
+    pub fn abandon(&self, provider: &str) {
+        let now = Instant::now();
+        self.with(provider, |state| {
+            if let State::HalfOpen { .. } = *state {
+                *state = State::Open { until: now };
+            }
+        });
+    }
+
     pub fn state(&self, provider: &str) -> CircuitState {
         self.with(provider, |state| match *state {
             State::Closed { .. } => CircuitState::Closed,
@@ -130,6 +142,28 @@ mod tests {
         breakers.record("p", &policy, true);
         assert_eq!(breakers.state("p"), CircuitState::Closed);
         assert!(breakers.admit("p", &policy).is_ok());
+    }
+
+    #[test]
+    fn an_abandoned_attempt_neither_counts_nor_resets_and_frees_the_probe() {
+        let policy = BreakerPolicy { failure_threshold: 2, cool_down: Duration::from_secs(600) };
+        let breakers = Breakers::default();
+        breakers.record("p", &policy, false);
+        for _ in 0..10 {
+            assert!(breakers.admit("p", &policy).is_ok());
+            breakers.abandon("p");
+        }
+        assert_eq!(breakers.state("p"), CircuitState::Closed);
+        breakers.record("p", &policy, false);
+        assert_eq!(breakers.state("p"), CircuitState::Open, "the earlier failure still counted");
+
+        let quick = BreakerPolicy { failure_threshold: 1, cool_down: Duration::from_millis(30) };
+        breakers.record("q", &quick, false);
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(breakers.admit("q", &quick).is_ok(), "the probe (its client's body then fails)");
+        assert!(breakers.admit("q", &quick).is_err());
+        breakers.abandon("q");
+        assert!(breakers.admit("q", &quick).is_ok(), "the next caller probes without waiting");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! adapter's `retry_advice` carries provider-specific retry signals.
 
 pub mod breaker;
+pub mod stream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,9 +93,7 @@ impl Dispatcher {
             if now >= deadline {
                 return Err(DispatchError::Timeout);
             }
-            if let Err(retry_after) = self.breakers.admit(&provider.name, &provider.breaker) {
-                return Err(DispatchError::CircuitOpen { retry_after });
-            }
+            let admitted = self.admit(provider)?;
             let budget = provider.timeout.min(deadline - now);
             let span = tracing::info_span!("provider_attempt", provider = %provider.name, attempt, status = tracing::field::Empty, latency_ms = tracing::field::Empty);
             let attempt_ctx = Context {
@@ -105,11 +104,14 @@ impl Dispatcher {
             let sent = for_attempt(provider.adapter.as_ref(), request.clone(), access, &attempt_ctx, attempt)
                 .map_err(DispatchError::Prepare)?;
             let started = Instant::now();
-            let outcome = self.attempt(provider, &sent, &ctx.request_id, budget).instrument(span.clone()).await;
+            let mut outcome = self.attempt(provider, &sent, &ctx.request_id, budget).instrument(span.clone()).await;
+            if let Attempt::Answered(answer) = &mut outcome {
+                // What this attempt's answer may echo: its credentials (a per-attempt token).
+                answer.extensions_mut().insert(crate::scrub::SentCredentials::of(sent.headers()));
+            }
             span.record("latency_ms", started.elapsed().as_millis());
-            crate::metrics::attempt(&provider.name, &outcome_label(&outcome), started.elapsed());
             let healthy = matches!(&outcome, Attempt::Answered(r) if !r.status().is_server_error());
-            self.breakers.record(&provider.name, &provider.breaker, healthy);
+            admitted.settle(&outcome_label(&outcome), started.elapsed(), Some(healthy));
             let retry_wait = match &outcome {
                 Attempt::Answered(response) => {
                     span.record("status", response.status().as_u16());
@@ -161,6 +163,18 @@ impl Dispatcher {
         }
     }
 
+    /// Let one attempt through `provider`'s breaker, or refuse it (counted as a `circuit_open`
+    /// attempt). The same admission serves updates and the passthrough.
+    fn admit<'a>(&'a self, provider: &'a Provider) -> Result<Admitted<'a>, DispatchError> {
+        match self.breakers.admit(&provider.name, &provider.breaker) {
+            Ok(()) => Ok(Admitted { breakers: &self.breakers, provider, settled: false }),
+            Err(retry_after) => {
+                crate::metrics::circuit_refused(&provider.name);
+                Err(DispatchError::CircuitOpen { retry_after })
+            }
+        }
+    }
+
     /// Read the body up to the response limit.
     async fn read(&self, mut response: reqwest::Response) -> Result<ProviderResponse, DispatchError> {
         let limit = self.max_response_bytes;
@@ -182,16 +196,54 @@ impl Dispatcher {
     }
 }
 
+/// An attempt the breaker let through. It settles with its metrics and, when the outcome says
+/// something about the provider, a breaker record. One dropped unsettled (its client went away
+/// mid-call) counts against no one: a half-open probe slot is handed to the next caller at once
+/// rather than after a cool-down.
+struct Admitted<'a> {
+    breakers: &'a breaker::Breakers,
+    provider: &'a Provider,
+    settled: bool,
+}
+
+impl Admitted<'_> {
+    /// Record the attempt: `outcome` labels the metric; `healthy` is `None` when the outcome is
+    /// not the provider's doing (the breaker neither counts it nor resets).
+    fn settle(mut self, outcome: &str, elapsed: Duration, healthy: Option<bool>) {
+        self.settled = true;
+        crate::metrics::attempt(&self.provider.name, outcome, elapsed);
+        match healthy {
+            Some(healthy) => self.breakers.record(&self.provider.name, &self.provider.breaker, healthy),
+            None => self.breakers.abandon(&self.provider.name),
+        }
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.breakers.abandon(&self.provider.name);
+        }
+    }
+}
+
 /// The metrics label of an attempt: the status, or what went wrong.
 fn outcome_label(outcome: &Attempt) -> String {
     match outcome {
         Attempt::Answered(response) => response.status().as_u16().to_string(),
-        Attempt::Failed(DispatchError::Timeout) => "timeout".to_owned(),
-        Attempt::Failed(DispatchError::Unreachable { .. }) => "unreachable".to_owned(),
-        Attempt::Failed(DispatchError::ResponseTooLarge { .. }) => "too_large".to_owned(),
-        Attempt::Failed(DispatchError::Transport { .. }) => "transport".to_owned(),
-        Attempt::Failed(DispatchError::CircuitOpen { .. }) => "circuit_open".to_owned(),
-        Attempt::Failed(DispatchError::Prepare(_)) => "prepare".to_owned(),
+        Attempt::Failed(error) => failure_label(error).to_owned(),
+    }
+}
+
+/// The metrics label of a failed attempt.
+fn failure_label(error: &DispatchError) -> &'static str {
+    match error {
+        DispatchError::Timeout => "timeout",
+        DispatchError::Unreachable { .. } => "unreachable",
+        DispatchError::ResponseTooLarge { .. } => "too_large",
+        DispatchError::Transport { .. } => "transport",
+        DispatchError::CircuitOpen { .. } => "circuit_open",
+        DispatchError::Prepare(_) => "prepare",
     }
 }
 

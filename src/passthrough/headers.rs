@@ -1,20 +1,32 @@
-//! Which headers cross the proxy. Hop-by-hop headers (RFC 9110 §7.6.1) and the ones a
-//! `Connection` header names belong to one connection, not to the message; the client's
-//! credentials and cookies are for the gateway, the provider's cookies for the gateway's own
-//! session with it. The caller adds the provider credentials, the request id and the
-//! idempotency key itself.
+//! Which headers cross the proxy.
+//!
+//! Requests: an allow-list. Only `Content-Type`, `Accept` and the names the provider's adapter
+//! declares (`Adapter::passthrough_request_headers`) are taken from the client; the caller adds
+//! the provider credentials and account routing (from config), the request id and the rewritten
+//! idempotency key itself. Everything else a client sends stays at the gateway: provider
+//! account selectors (a platform key would act on whichever account the client named), `Range`
+//! (an echoed credential read in pieces shorter than the scrubber can recognise),
+//! method-override and forwarding headers (a provider or its front end may act on them), the
+//! client's credentials and cookies. [`NEVER_FORWARDED`] holds even against an adapter's
+//! declaration.
+//!
+//! Responses: the provider's end-to-end headers, less its cookies (the gateway's own session
+//! with it) and `Idempotent-Replayed` (the gateway's replay marker: a provider's copy would read
+//! as a gateway replay). Hop-by-hop headers (RFC 9110 §7.6.1) and the ones a `Connection` header
+//! names belong to one connection, not to the message, in both directions.
 
 use http::{HeaderMap, HeaderName};
 
-/// Hop-by-hop headers, plus `Proxy-*` by prefix (see [`is_hop_by_hop`]).
-const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"];
+/// Client headers any provider may receive.
+pub const ALWAYS_FORWARDED: &[&str] = &["content-type", "accept"];
 
-/// Request headers the proxy sets itself or never forwards: the client's credentials and
-/// cookies, `Content-Length` (set from the checked body), `Accept-Encoding` (sent as
-/// `identity`, so the response can be scrubbed), `X-Request-Id` (ours), `Idempotency-Key`
-/// (replaced by a key derived from tenant and key, so tenants cannot collide at the provider)
-/// and `Checkout-Provider` (the gateway's own selector; the provider is in the path).
-const REQUEST_DROPPED: &[&str] = &[
+/// Client headers never forwarded, whatever an adapter declares: set by the proxy itself
+/// (`Host`, `Content-Length` from the checked body, `Accept-Encoding: identity` so the answer
+/// can be scrubbed, `X-Request-Id`, the derived `Idempotency-Key`), the gateway's own
+/// (`Authorization`, `Cookie`, `Checkout-Provider`, `Expect`, answered by hyper), partial reads,
+/// method overrides and proxy forwarding headers. Names starting with one of
+/// [`NEVER_FORWARDED_PREFIXES`] and hop-by-hop headers are never forwarded either.
+pub const NEVER_FORWARDED: &[&str] = &[
     "host",
     "authorization",
     "cookie",
@@ -23,12 +35,35 @@ const REQUEST_DROPPED: &[&str] = &[
     "x-request-id",
     "idempotency-key",
     "checkout-provider",
-    // `100-continue` was the gateway's to answer (hyper did); the body follows unasked.
     "expect",
+    "range",
+    "if-range",
+    "x-http-method-override",
+    "x-method-override",
+    "x-http-method",
+    "forwarded",
+    "via",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
 ];
 
+/// `Proxy-Authorization` and friends; `X-Forwarded-For`, `-Host`, `-Proto` and friends.
+pub const NEVER_FORWARDED_PREFIXES: &[&str] = &["proxy-", "x-forwarded-"];
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1), plus `Proxy-*` by prefix.
+const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"];
+
 /// Response headers never passed back.
-const RESPONSE_DROPPED: &[&str] = &["set-cookie", "set-cookie2"];
+const RESPONSE_DROPPED: &[&str] = &["set-cookie", "set-cookie2", "idempotent-replayed"];
+
+/// Is `name` (lower case, as `HeaderName` keeps it) on the request deny list?
+pub fn never_forwarded(name: &str) -> bool {
+    NEVER_FORWARDED.contains(&name) || NEVER_FORWARDED_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+}
 
 fn is_hop_by_hop(name: &HeaderName, named_by_connection: &[HeaderName]) -> bool {
     HOP_BY_HOP.contains(&name.as_str()) || name.as_str().starts_with("proxy-") || named_by_connection.contains(name)
@@ -45,25 +80,32 @@ fn connection_tokens(headers: &HeaderMap) -> Vec<HeaderName> {
         .collect()
 }
 
-fn filtered(headers: &HeaderMap, dropped: &[&str]) -> HeaderMap {
-    let named = connection_tokens(headers);
-    let mut out = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        if !is_hop_by_hop(name, &named) && !dropped.contains(&name.as_str()) {
+/// The client's headers that go on to the provider: those in [`ALWAYS_FORWARDED`] or in
+/// `provider_allowed` (the adapter's declaration, compared case-insensitively), unless denied.
+pub fn request_headers(client: &HeaderMap, provider_allowed: &[&str]) -> HeaderMap {
+    let named = connection_tokens(client);
+    let mut out = HeaderMap::new();
+    for (name, value) in client {
+        let text = name.as_str();
+        let allowed = ALWAYS_FORWARDED.contains(&text)
+            || provider_allowed.iter().any(|declared| declared.eq_ignore_ascii_case(text));
+        if allowed && !never_forwarded(text) && !is_hop_by_hop(name, &named) {
             out.append(name.clone(), value.clone());
         }
     }
     out
 }
 
-/// The client's headers that go on to the provider.
-pub fn request_headers(client: &HeaderMap) -> HeaderMap {
-    filtered(client, REQUEST_DROPPED)
-}
-
 /// The provider's headers that go back to the client.
 pub fn response_headers(provider: &HeaderMap) -> HeaderMap {
-    filtered(provider, RESPONSE_DROPPED)
+    let named = connection_tokens(provider);
+    let mut out = HeaderMap::with_capacity(provider.len());
+    for (name, value) in provider {
+        if !is_hop_by_hop(name, &named) && !RESPONSE_DROPPED.contains(&name.as_str()) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -72,34 +114,54 @@ mod tests {
 
     use super::*;
 
+    fn map(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(HeaderName::from_static(name), HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    fn names(headers: &HeaderMap) -> Vec<&str> {
+        headers.keys().map(HeaderName::as_str).collect()
+    }
+
     #[test]
-    fn hop_by_hop_credentials_and_connection_named_headers_are_dropped() {
-        let mut client = HeaderMap::new();
-        for (name, value) in [
-            ("connection", "keep-alive, x-hop"),
+    fn only_allow_listed_request_headers_are_forwarded() {
+        let client = map(&[
+            ("connection", "keep-alive, accept"),
             ("keep-alive", "timeout=5"),
             ("proxy-authorization", "Basic abc"),
-            ("te", "trailers"),
-            ("trailer", "x-t"),
             ("transfer-encoding", "chunked"),
-            ("upgrade", "websocket"),
-            ("x-hop", "1"),
             ("authorization", "Bearer tenant"),
             ("cookie", "a=b"),
             ("host", "gateway"),
             ("content-type", "application/json"),
-            ("x-custom", "kept"),
-        ] {
-            client.append(HeaderName::from_static(name), HeaderValue::from_static(value));
-        }
-        let forwarded = request_headers(&client);
-        let names: Vec<&str> = forwarded.keys().map(HeaderName::as_str).collect();
-        assert_eq!(names, ["content-type", "x-custom"]);
-        let mut provider = HeaderMap::new();
-        provider.append(http::header::SET_COOKIE, HeaderValue::from_static("session=1"));
-        provider.append(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        provider.append(http::header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
-        let back = response_headers(&provider);
-        assert_eq!(back.keys().map(HeaderName::as_str).collect::<Vec<_>>(), ["content-type"]);
+            ("accept", "application/json"),
+            ("x-custom", "not on the list"),
+            ("x-provider-account", "acct_victim"),
+            ("range", "bytes=0-3"),
+            ("x-http-method-override", "DELETE"),
+            ("x-forwarded-for", "10.0.0.1"),
+            ("forwarded", "for=10.0.0.1"),
+            ("via", "1.1 proxy"),
+            ("x-declared", "kept"),
+        ]);
+        // `accept` is named by `Connection`: hop-by-hop for this message, so dropped too.
+        assert_eq!(names(&request_headers(&client, &[])), ["content-type"]);
+        let declared = request_headers(&client, &["X-Declared", "range", "x-forwarded-for", "via"]);
+        assert_eq!(names(&declared), ["content-type", "x-declared"], "the deny list wins over a declaration");
+    }
+
+    #[test]
+    fn response_headers_lose_hop_by_hop_cookies_and_a_foreign_replay_marker() {
+        let provider = map(&[
+            ("set-cookie", "session=1"),
+            ("content-type", "application/json"),
+            ("transfer-encoding", "chunked"),
+            ("idempotent-replayed", "true"),
+            ("request-id", "req_1"),
+        ]);
+        assert_eq!(names(&response_headers(&provider)), ["content-type", "request-id"]);
     }
 }

@@ -1,42 +1,62 @@
 //! Passthrough (DESIGN §7), the parts that do not serve HTTP: the allow-list rules and path
 //! checks ([`rules`]), which headers cross the proxy ([`headers`]), the response scrubber
-//! ([`scrub`]) and the request body limit. The handler that streams a request to the provider
-//! is `crate::api::passthrough`.
+//! ([`scrub`]) and the client's request body on its way out ([`client_body`]). The handler is
+//! `crate::api::passthrough`; the call itself goes through `Dispatcher::send_streamed`.
 
 pub mod headers;
 pub mod rules;
 pub mod scrub;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
+use crate::dispatch::stream::{BodyFailure, BodyProgress};
 pub use rules::{AllowRule, ForwardPath, forward_path};
 pub use scrub::{Scrubber, StreamError};
 
-/// A request body stream that fails once more than `limit` bytes have passed, and raises
-/// `exceeded` so the caller can answer 413 rather than a transport error.
-pub fn limited_body<S, E>(
-    body: S,
+/// The client's body as it streams to the provider, reporting to `progress` how it ended: whole,
+/// past `limit` bytes, past its read deadline, or cut off. The dispatcher uses that to tell the
+/// client's faults from the provider's; the handler to answer 413, 408 or 400.
+///
+/// A body of `declared_length` is whole with its last byte: the HTTP client stops reading a
+/// body of known length once it has that many bytes, so the stream's end is never asked for.
+pub fn client_body(
+    body: axum::body::Body,
+    declared_length: Option<u64>,
     limit: usize,
-    exceeded: Arc<AtomicBool>,
-) -> impl Stream<Item = Result<Bytes, RequestBodyError>> + Send + 'static
-where
-    S: Stream<Item = Result<Bytes, E>> + Send + 'static,
-    E: std::fmt::Display,
-{
-    let mut seen = 0_usize;
-    body.map(move |chunk| {
-        let chunk = chunk.map_err(|e| RequestBodyError::Client(e.to_string()))?;
-        seen = seen.saturating_add(chunk.len());
-        if seen > limit {
-            exceeded.store(true, Ordering::Relaxed);
-            return Err(RequestBodyError::Limit { limit });
-        }
-        Ok(chunk)
-    })
+    progress: BodyProgress,
+) -> impl Stream<Item = Result<Bytes, RequestBodyError>> + Send + 'static {
+    let chunks = body.into_data_stream();
+    futures_util::stream::unfold(
+        (chunks, progress, 0_usize, false),
+        move |(mut chunks, progress, seen, ended)| async move {
+            if ended {
+                return None;
+            }
+            match chunks.next().await {
+                None => {
+                    progress.complete();
+                    None
+                }
+                Some(Ok(chunk)) => {
+                    let seen = seen.saturating_add(chunk.len());
+                    if seen > limit {
+                        progress.fail(BodyFailure::TooLarge);
+                        return Some((Err(RequestBodyError::Limit { limit }), (chunks, progress, seen, true)));
+                    }
+                    if declared_length.is_some_and(|declared| seen as u64 >= declared) {
+                        progress.complete();
+                    }
+                    Some((Ok(chunk), (chunks, progress, seen, false)))
+                }
+                Some(Err(error)) => {
+                    let late = crate::api::body_deadline::is_deadline(&error);
+                    progress.fail(if late { BodyFailure::Late } else { BodyFailure::Aborted });
+                    Some((Err(RequestBodyError::Client(error.to_string())), (chunks, progress, seen, true)))
+                }
+            }
+        },
+    )
 }
 
 /// Why the request body stream stopped.

@@ -60,16 +60,23 @@ impl AllowRule {
                 "*" => Segment::One,
                 "" | "." | ".." => return Err(format!("`{text}`: empty, `.` and `..` segments are not allowed")),
                 literal
-                    if literal.bytes().any(|b| matches!(b, b'*' | b'%' | b'?' | b'#') || b.is_ascii_whitespace()) =>
+                    if literal
+                        .bytes()
+                        .any(|b| matches!(b, b'*' | b'%' | b'?' | b'#' | b';') || b.is_ascii_whitespace()) =>
                 {
                     return Err(format!(
-                        "`{text}`: a segment is a literal (no `*`, `%`, `?`, `#` or spaces), `*` or a final `**`"
+                        "`{text}`: a segment is a literal (no `*`, `%`, `?`, `#`, `;` or spaces), `*` or a final `**`"
                     ));
                 }
                 literal => Segment::Literal(literal.to_owned()),
             });
         }
         Ok(Self { method, segments, text: text.trim().to_owned() })
+    }
+
+    /// The path pattern, e.g. `/v1/checkout/sessions/*` (what a provider scopes credentials by).
+    pub fn path_pattern(&self) -> &str {
+        self.text.split_once(' ').map_or("", |(_, path)| path.trim())
     }
 
     /// Does this rule admit `method` on a path of (decoded) `segments`?
@@ -109,8 +116,10 @@ pub struct ForwardPath {
 
 /// Check the path after `/v1/passthrough/{provider}`. Refused: empty, `.` or `..` segments
 /// (also when percent-encoded, e.g. `%2e%2E`), an encoded `/` or `\` inside a segment, control
-/// characters, malformed percent-encoding and non-UTF-8 — anything a URL resolver or the
-/// provider might read as a different path than the one the allow-list matched.
+/// characters, malformed percent-encoding and non-UTF-8, `;` (raw or `%3B`: servlet-style stacks
+/// read `..;` as `..` and strip `;params`) and an encoded `%` (`%25`: double encoding, which a
+/// provider that decodes twice reads as `%2e%2e`) — anything a URL resolver or the provider
+/// might read as a different path than the one the allow-list matched.
 pub fn forward_path(raw: &str) -> Result<ForwardPath, String> {
     if raw.is_empty() {
         return Err("the provider path is empty".to_owned());
@@ -131,6 +140,12 @@ pub fn forward_path(raw: &str) -> Result<ForwardPath, String> {
             }
             text if text.chars().any(char::is_control) => {
                 return Err("control characters in the path are refused".to_owned());
+            }
+            text if text.contains(';') => {
+                return Err("`;` (path parameters) in the path is refused".to_owned());
+            }
+            text if text.contains('%') => {
+                return Err("an encoded `%` (`%25`, double encoding) in the path is refused".to_owned());
             }
             text => segments.push(text.to_owned()),
         }
@@ -168,6 +183,7 @@ mod tests {
         let any = AllowRule::parse("* /v1/things/**").unwrap();
         assert!(any.matches(&Method::DELETE, &segments("v1/things/a/b/c")));
         assert!(!any.matches(&Method::GET, &segments("v1/things")));
+        assert_eq!(any.path_pattern(), "/v1/things/**");
         let exact = AllowRule::parse("POST /v1/refunds").unwrap();
         assert!(exact.matches(&Method::POST, &segments("v1/refunds")));
         assert!(!exact.matches(&Method::POST, &segments("v1/refunds/re_1")));
@@ -185,6 +201,7 @@ mod tests {
             "GET /v1/a*b",
             "GET /v1/%2e",
             "GET /v1/x?y=1",
+            "GET /v1/x;y",
         ] {
             assert!(AllowRule::parse(bad).is_err(), "{bad}");
         }
@@ -207,6 +224,11 @@ mod tests {
             "v1/%00",
             "v1/%zz",
             "v1/%ff",
+            "v1/x;jsessionid=1",
+            "v1/..;/secret",
+            "v1/x%3b/y",
+            "v1/%252e%252e/secret",
+            "v1/100%25",
         ] {
             assert!(forward_path(bad).is_err(), "{bad}");
         }

@@ -24,6 +24,8 @@ pub struct TestGateway {
     pub base: String,
     pub client: reqwest::Client,
     pub simulator_addr: Option<SocketAddr>,
+    /// `http://<server.admin_listen>` when the config sets one.
+    pub admin_base: Option<String>,
     running: Option<server::Running>,
     _file: tempfile::NamedTempFile,
 }
@@ -39,6 +41,7 @@ impl TestGateway {
             base: format!("http://{}", running.addr),
             client: reqwest::Client::new(),
             simulator_addr: running.simulator_addr,
+            admin_base: running.admin_addr.map(|addr| format!("http://{addr}")),
             running: Some(running),
             _file: file,
         }

@@ -58,6 +58,11 @@ impl GatewayProcess {
         }
     }
 
+    /// The child's process id (for `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().expect("logs").clone()
     }

@@ -75,7 +75,12 @@ impl Adapter for CryptoInvoice {
 
     /// The same headers as the adapter's own calls (credentials and `speed-version`), so the
     /// passthrough talks to the same API version.
-    fn auth_headers(&self, _access: Access, _ctx: &Context) -> Result<http::HeaderMap, AdapterError> {
+    fn auth_headers(
+        &self,
+        _access: Access,
+        _allowed_paths: &[&str],
+        _ctx: &Context,
+    ) -> Result<http::HeaderMap, AdapterError> {
         request::common_headers(&self.config)
     }
 }
@@ -99,7 +104,7 @@ mod tests {
             now: time::OffsetDateTime::UNIX_EPOCH,
             nonce: "n".to_owned(),
         };
-        adapter.auth_headers(Access::Read, &ctx).unwrap_or_else(|e| panic!("{e}"))
+        adapter.auth_headers(Access::Read, &["/checkout-sessions/*"], &ctx).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]

@@ -105,8 +105,23 @@ pub trait Adapter: Send + Sync + 'static {
         None
     }
 
-    /// The credential headers for a call, for the passthrough proxy.
-    fn auth_headers(&self, access: Access, ctx: &Context) -> Result<http::HeaderMap, AdapterError>;
+    /// The credential (and account routing) headers for a passthrough call. `allowed_paths` are
+    /// the path patterns (e.g. `/checkout/sessions/*`) of the `passthrough.allow` rules that admit
+    /// this call: a provider with scoped credentials scopes them to those resources and `access`.
+    fn auth_headers(
+        &self,
+        access: Access,
+        allowed_paths: &[&str],
+        ctx: &Context,
+    ) -> Result<http::HeaderMap, AdapterError>;
+
+    /// Request headers, beyond `Content-Type` and `Accept`, that the passthrough proxy may take
+    /// from the client for this provider (lower case). Never an account selector: those come
+    /// only from config, through `auth_headers`. The gateway drops any name on its own deny list
+    /// (forwarding, method-override, `Range`, hop-by-hop, credentials) whatever is declared here.
+    fn passthrough_request_headers(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// `request` as attempt number `attempt` sends it: the adapter's per-attempt headers, minted with
@@ -148,10 +163,10 @@ pub fn merge_item_options(
     };
     let mut conflicts = Vec::new();
     for (key, value) in options {
-        if target.contains_key(key) {
+        if target.contains_key(option_root(key)) {
             conflicts.push(crate::FieldProblem::new(
                 format!("/line_items/{index}/provider_options/{kind}/{}", crate::capability::escape_pointer(key)),
-                format!("`{key}` is already set by the unified line item"),
+                format!("`{}` is already set by the unified line item", option_root(key)),
             ));
         } else {
             target.insert(key.clone(), value.clone());
@@ -249,7 +264,9 @@ pub struct ProviderFactory {
 }
 
 /// Merge `provider_options.<kind>` into a provider body. A key the unified body already set is
-/// a conflict (DESIGN §3.1), reported at `/provider_options/<kind>/<key>`.
+/// a conflict (DESIGN §3.1), reported at `/provider_options/<kind>/<key>`; so is a key in
+/// bracket notation whose root the body set (`metadata[k]` beside a unified `metadata`), since a
+/// form encoder sends it as the same parameter (see [`option_root`]).
 pub fn merge_provider_options(
     body: &mut Map<String, Value>,
     update: &UnifiedUpdate,
@@ -260,14 +277,92 @@ pub fn merge_provider_options(
     };
     let mut conflicts = Vec::new();
     for (key, value) in options {
-        if body.contains_key(key) {
+        let root = option_root(key);
+        if body.contains_key(root) {
             conflicts.push(crate::FieldProblem::new(
                 format!("/provider_options/{kind}/{}", crate::capability::escape_pointer(key)),
-                format!("`{key}` is already set by the unified request"),
+                format!("`{root}` is already set by the unified request"),
             ));
         } else {
             body.insert(key.clone(), value.clone());
         }
     }
     if conflicts.is_empty() { Ok(()) } else { Err(AdapterError::Invalid(conflicts)) }
+}
+
+/// The top-level field an option key writes: the key up to its first bracket. A form body
+/// (Stripe's) encodes the key `metadata[k]` as `metadata%5Bk%5D`, which the provider decodes into
+/// `metadata`'s member `k`; comparing whole keys would let such a key overwrite what the unified
+/// request set. A percent-encoded bracket counts too, in case the provider decodes twice. JSON
+/// bodies take such a key literally, so there the rule is only stricter than needed.
+pub fn option_root(key: &str) -> &str {
+    let bracket = key.find('[');
+    let encoded = key.as_bytes().windows(3).position(|w| w.eq_ignore_ascii_case(b"%5b"));
+    let end = match (bracket, encoded) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(at), None) | (None, Some(at)) => at,
+        (None, None) => key.len(),
+    };
+    &key[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn unified(value: Value) -> UnifiedUpdate {
+        serde_json::from_value(value).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn pointers(result: Result<(), AdapterError>) -> Vec<String> {
+        match result {
+            Err(AdapterError::Invalid(problems)) => problems.into_iter().map(|p| p.pointer).collect(),
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bracket_key_whose_root_the_unified_body_set_is_a_conflict() {
+        let mut body = Map::new();
+        body.insert("metadata".to_owned(), json!({"order_id": "42"}));
+        let update = unified(json!({"provider_options": {"stripe": {
+            "metadata[order_id]": "43", "metadata%5Bcoupon%5D": "x", "line_items[0][price]": "p", "expand": ["a"]
+        }}}));
+        let mut body_with_items = body.clone();
+        body_with_items.insert("line_items".to_owned(), json!([]));
+        assert_eq!(
+            pointers(merge_provider_options(&mut body_with_items, &update, "stripe")),
+            [
+                "/provider_options/stripe/line_items[0][price]",
+                "/provider_options/stripe/metadata%5Bcoupon%5D",
+                "/provider_options/stripe/metadata[order_id]"
+            ]
+        );
+        let plain = unified(json!({"provider_options": {"stripe": {"metadata": {"order_id": "43"}}}}));
+        assert_eq!(
+            pointers(merge_provider_options(&mut body, &plain, "stripe")),
+            ["/provider_options/stripe/metadata"]
+        );
+    }
+
+    #[test]
+    fn bracket_keys_of_fields_the_body_did_not_set_are_merged() {
+        let mut body = Map::new();
+        body.insert("metadata".to_owned(), json!({"order_id": "42"}));
+        let update = unified(json!({"provider_options": {"stripe": {"payment_intent_data[description]": "x"}}}));
+        assert!(merge_provider_options(&mut body, &update, "stripe").is_ok());
+        assert_eq!(body.get("payment_intent_data[description]"), Some(&json!("x")));
+    }
+
+    #[test]
+    fn option_roots() {
+        assert_eq!(option_root("metadata[k]"), "metadata");
+        assert_eq!(option_root("metadata%5Bk%5D"), "metadata");
+        assert_eq!(option_root("metadata%5bk"), "metadata");
+        assert_eq!(option_root("a%5B[b]"), "a");
+        assert_eq!(option_root("expand"), "expand");
+        assert_eq!(option_root("[x]"), "");
+    }
 }

@@ -106,8 +106,13 @@ impl Adapter for Mattilda {
         error::retry_advice(response.status().as_u16())
     }
 
-    fn auth_headers(&self, access: Access, ctx: &Context) -> Result<http::HeaderMap, AdapterError> {
-        request::auth_headers(&self.settings, access, ctx)
+    fn auth_headers(
+        &self,
+        access: Access,
+        allowed_paths: &[&str],
+        ctx: &Context,
+    ) -> Result<http::HeaderMap, AdapterError> {
+        request::auth_headers(&self.settings, access, allowed_paths, ctx)
     }
 }
 
@@ -146,20 +151,28 @@ mod tests {
     }
 
     #[test]
-    fn passthrough_credentials_carry_wildcard_scopes_and_the_merchant() {
+    fn passthrough_credentials_carry_the_allowed_rules_scopes_and_the_merchant() {
         let keyed = adapter(&json!({"private_key": {"value": DEMO_PRIVATE_KEY}, "merchant_account_id": "default"}));
-        let headers = keyed.auth_headers(Access::Write, &context()).unwrap_or_else(|e| panic!("{e}"));
-        let auth = headers.get(http::header::AUTHORIZATION).unwrap_or_else(|| panic!("no authorization"));
-        assert!(auth.is_sensitive());
-        let jwt = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
         let signer = KeySigner::from_pem(DEMO_PRIVATE_KEY).unwrap_or_else(|e| panic!("{e}"));
-        let claims =
-            verify(jwt, signer.verifying_key(), signer.kid(), context().now, 0).unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(claims.scopes, ["*.read", "*.write"]);
-        assert_eq!(headers.get("x-gr4vy-merchant-account-id").and_then(|v| v.to_str().ok()), Some("default"));
+        for (access, paths, scopes) in [
+            (Access::Write, &["/checkout/sessions/*"][..], &["checkout-sessions.write"][..]),
+            (Access::Read, &["/checkout/sessions/*", "/checkout/sessions/**"], &["checkout-sessions.read"]),
+            (Access::Read, &["/transactions/*", "/buyers/*/shipping-details"], &["buyers.read", "transactions.read"]),
+            (Access::Write, &["/*/x", "/**"], &["*.write"]),
+        ] {
+            let headers = keyed.auth_headers(access, paths, &context()).unwrap_or_else(|e| panic!("{e}"));
+            let auth = headers.get(http::header::AUTHORIZATION).unwrap_or_else(|| panic!("no authorization"));
+            assert!(auth.is_sensitive());
+            let jwt = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+            let claims =
+                verify(jwt, signer.verifying_key(), signer.kid(), context().now, 0).unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(claims.scopes, scopes, "{paths:?}");
+            assert_eq!(headers.get("x-gr4vy-merchant-account-id").and_then(|v| v.to_str().ok()), Some("default"));
+        }
 
         let token = adapter(&json!({"token": {"value": "tok_1"}}));
-        let headers = token.auth_headers(Access::Read, &context()).unwrap_or_else(|e| panic!("{e}"));
+        let headers =
+            token.auth_headers(Access::Read, &["/checkout/sessions/*"], &context()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()), Some("Bearer tok_1"));
         assert!(headers.get("x-gr4vy-merchant-account-id").is_none());
     }

@@ -53,19 +53,48 @@ pub fn attempt_headers(settings: &Settings, access: Access, ctx: &Context) -> Re
     Ok(headers)
 }
 
-/// Credentials for the passthrough proxy. Its paths are operator-chosen and not limited to
-/// checkout sessions, so the token carries the SDKs' default wildcard scopes for the access.
-pub fn auth_headers(settings: &Settings, access: Access, ctx: &Context) -> Result<http::HeaderMap, AdapterError> {
-    let scopes: &[&str] = match access {
-        Access::Read => &["*.read"],
-        Access::Write => &["*.read", "*.write"],
-    };
+/// Credentials for the passthrough proxy: a token scoped to the resources of the allow rules
+/// that admit the call (`passthrough_scopes`), never the SDKs' wildcard `*.read *.write`.
+pub fn auth_headers(
+    settings: &Settings,
+    access: Access,
+    allowed_paths: &[&str],
+    ctx: &Context,
+) -> Result<http::HeaderMap, AdapterError> {
+    let scopes = passthrough_scopes(access, allowed_paths);
+    let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
     let mut headers = http::HeaderMap::new();
-    headers.insert(http::header::AUTHORIZATION, authorization(settings, scopes, ctx)?);
+    headers.insert(http::header::AUTHORIZATION, authorization(settings, &scopes, ctx)?);
     if let Some(merchant) = &settings.merchant_account_id {
         headers.insert(MERCHANT_HEADER, merchant.clone());
     }
     Ok(headers)
+}
+
+/// Gr4vy names a scope `<resource>.read` / `<resource>.write`, the resource being the API's
+/// collection (`transactions`, `buyers`, `payment-methods`, …) and, for the one collection under
+/// a namespace, `checkout/sessions` → `checkout-sessions` (the SDKs' `JWTScope` list). A pattern
+/// whose collection is a wildcard (`/*/…`, `/**`) admits any resource, so it needs `*`. Reads
+/// (`GET`, `HEAD`) get `.read`, anything else `.write`. Sorted, without duplicates.
+pub fn passthrough_scopes(access: Access, allowed_paths: &[&str]) -> Vec<String> {
+    let suffix = match access {
+        Access::Read => "read",
+        Access::Write => "write",
+    };
+    let mut scopes: Vec<String> =
+        allowed_paths.iter().map(|pattern| format!("{}.{suffix}", scope_resource(pattern))).collect();
+    scopes.sort();
+    scopes.dedup();
+    scopes
+}
+
+fn scope_resource(pattern: &str) -> String {
+    let mut segments = pattern.trim_start_matches('/').split('/');
+    match (segments.next(), segments.next()) {
+        (Some("checkout"), Some("sessions")) => "checkout-sessions".to_owned(),
+        (Some(first), _) if !first.is_empty() && !first.contains('*') => first.to_owned(),
+        _ => "*".to_owned(),
+    }
 }
 
 fn session_path(ctx: &Context) -> String {

@@ -80,7 +80,12 @@ impl Adapter for Paypercut {
         error::retry_advice(response)
     }
 
-    fn auth_headers(&self, _access: Access, _ctx: &Context) -> Result<http::HeaderMap, AdapterError> {
+    fn auth_headers(
+        &self,
+        _access: Access,
+        _allowed_paths: &[&str],
+        _ctx: &Context,
+    ) -> Result<http::HeaderMap, AdapterError> {
         request::auth_headers(&self.config)
     }
 }

@@ -115,7 +115,12 @@ impl Adapter for StripeAdapter {
         Ok(headers)
     }
 
-    fn auth_headers(&self, _access: Access, _ctx: &Context) -> Result<http::HeaderMap, AdapterError> {
+    fn auth_headers(
+        &self,
+        _access: Access,
+        _allowed_paths: &[&str],
+        _ctx: &Context,
+    ) -> Result<http::HeaderMap, AdapterError> {
         let mut headers = http::HeaderMap::new();
         for (name, value) in request::common_headers(&self.config)? {
             headers.insert(name, value);

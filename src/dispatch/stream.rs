@@ -1,0 +1,158 @@
+//! The passthrough's send (DESIGN §7): one streamed request through the same breaker
+//! admission, attempt metrics and failure classification as [`Dispatcher::send`]. Two things
+//! differ. There is no retry: a streamed body cannot be replayed. And the breaker counts only
+//! what the provider caused: a client's body that is slow, cut off or too large makes the call
+//! fail or time out through no fault of the provider, and one tenant doing that on purpose
+//! must not open the circuit for every tenant. So an outcome counts only when the client's body
+//! had been sent whole (or there was none) by the time it arrived, or when connecting failed
+//! (before any body byte). Otherwise the attempt is settled without a breaker record (a
+//! half-open probe is handed on) and labelled `client` in the metrics.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::{DispatchError, Dispatcher, classify, failure_label};
+use crate::config::Provider;
+
+/// One request for the passthrough, its body still streaming from the client.
+pub struct StreamedRequest {
+    pub method: http::Method,
+    /// Appended to the provider's `base_url`: the checked raw path and the query string.
+    pub path_and_query: String,
+    pub headers: http::HeaderMap,
+    /// `None` sends no body (and `progress` is [`BodyProgress::none`]).
+    pub body: Option<reqwest::Body>,
+    /// How far the body got; whoever streams it reports its end or its failure here.
+    pub progress: BodyProgress,
+}
+
+/// Why a client's request body did not arrive whole. Each is the client's doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFailure {
+    /// It grew past `server.max_body_bytes`.
+    TooLarge,
+    /// It was still arriving at `server.body_read_timeout_ms`.
+    Late,
+    /// The client's connection failed or closed mid-body.
+    Aborted,
+}
+
+const STREAMING: u8 = 0;
+const COMPLETE: u8 = 1;
+const TOO_LARGE: u8 = 2;
+const LATE: u8 = 3;
+const ABORTED: u8 = 4;
+
+/// Where a streamed request body stands, shared between the stream and the dispatcher. The
+/// first end reported (complete or failed) is final.
+#[derive(Debug, Clone, Default)]
+pub struct BodyProgress(Arc<AtomicU8>);
+
+impl BodyProgress {
+    /// For a request that sends no body: complete from the start.
+    pub fn none() -> Self {
+        Self(Arc::new(AtomicU8::new(COMPLETE)))
+    }
+
+    /// The body ended and every byte was handed on.
+    pub fn complete(&self) {
+        self.settle(COMPLETE);
+    }
+
+    pub fn fail(&self, why: BodyFailure) {
+        self.settle(match why {
+            BodyFailure::TooLarge => TOO_LARGE,
+            BodyFailure::Late => LATE,
+            BodyFailure::Aborted => ABORTED,
+        });
+    }
+
+    fn settle(&self, end: u8) {
+        // Only the first end counts; a later one (none is expected) changes nothing.
+        let _ = self.0.compare_exchange(STREAMING, end, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.0.load(Ordering::Acquire) == COMPLETE
+    }
+
+    pub fn failure(&self) -> Option<BodyFailure> {
+        match self.0.load(Ordering::Acquire) {
+            TOO_LARGE => Some(BodyFailure::TooLarge),
+            LATE => Some(BodyFailure::Late),
+            ABORTED => Some(BodyFailure::Aborted),
+            _ => None,
+        }
+    }
+}
+
+impl Dispatcher {
+    /// Send `request` once, returning the provider's answer as soon as its head arrives (its
+    /// body streams on, bounded by `deadline`). The head must come within the provider's
+    /// attempt timeout and the deadline.
+    pub async fn send_streamed(
+        &self,
+        provider: &Provider,
+        request: StreamedRequest,
+        deadline: Instant,
+    ) -> Result<reqwest::Response, DispatchError> {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(DispatchError::Timeout);
+        }
+        let admitted = self.admit(provider)?;
+        let budget = provider.timeout.min(deadline - now);
+        let span = tracing::info_span!("provider_attempt", provider = %provider.name, attempt = 1, status = tracing::field::Empty, latency_ms = tracing::field::Empty);
+        let StreamedRequest { method, path_and_query, headers, body, progress } = request;
+        let url = format!("{}{path_and_query}", provider.base_url);
+        let mut builder = self.client.request(method, url).headers(headers).timeout(deadline - now);
+        if let Some(body) = body {
+            builder = builder.body(body);
+        }
+        let started = Instant::now();
+        let sent = tokio::time::timeout(budget, builder.send()).instrument(span.clone()).await;
+        let outcome = match sent {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(error)) => Err(classify(&error)),
+            Err(_) => Err(DispatchError::Timeout),
+        };
+        span.record("latency_ms", started.elapsed().as_millis());
+        let attributable = progress.is_complete() || matches!(outcome, Err(DispatchError::Unreachable { .. }));
+        let label = match &outcome {
+            Ok(answer) => {
+                span.record("status", answer.status().as_u16());
+                answer.status().as_u16().to_string()
+            }
+            Err(_) if !attributable => "client".to_owned(),
+            Err(error) => failure_label(error).to_owned(),
+        };
+        if let (Err(error), true) = (&outcome, attributable) {
+            tracing::warn!(parent: &span, provider = %provider.name, error = %error, "provider attempt failed");
+        }
+        let healthy = matches!(&outcome, Ok(answer) if !answer.status().is_server_error());
+        admitted.settle(&label, started.elapsed(), attributable.then_some(healthy));
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_end_of_a_body_is_final() {
+        let progress = BodyProgress::default();
+        assert!(!progress.is_complete() && progress.failure().is_none());
+        progress.fail(BodyFailure::Late);
+        progress.complete();
+        progress.fail(BodyFailure::Aborted);
+        assert_eq!(progress.failure(), Some(BodyFailure::Late));
+        assert!(!progress.is_complete());
+        let none = BodyProgress::none();
+        none.fail(BodyFailure::Aborted);
+        assert!(none.is_complete() && none.failure().is_none());
+    }
+}
