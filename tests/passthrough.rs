@@ -553,7 +553,7 @@ provider = "stripe-main"
 
 /// A provider front end that reads each request's whole body (by `Content-Length` or to the
 /// last chunk) before it answers (as real ones do), one request per connection: `session` on a
-/// checkout session path, `{}` elsewhere. Returns its base URL.
+/// checkout session path, an object acme owns elsewhere. Returns its base URL.
 async fn buffering_provider(session: serde_json::Value) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -585,7 +585,10 @@ async fn buffering_provider(session: serde_json::Value) -> String {
                     }
                 }
                 let line = String::from_utf8_lossy(&seen[..seen.len().min(200)]).into_owned();
-                let body = if line.contains("/checkout/sessions/") { session.as_str() } else { "{}" };
+                // Elsewhere: an object acme owns, so the ownership check (which fails closed)
+                // lets the passthrough answer through.
+                let echo = r#"{"object":"echo","metadata":{"tenant_id":"acme"}}"#;
+                let body = if line.contains("/checkout/sessions/") { session.as_str() } else { echo };
                 let head = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                     body.len()
