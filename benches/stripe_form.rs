@@ -8,7 +8,8 @@ mod support;
 use std::hint::black_box;
 use std::time::SystemTime;
 
-use checkout_provider_interface::UnifiedUpdate;
+use checkout_provider_interface::capability::check_update;
+use checkout_provider_interface::{CurrentState, UnifiedUpdate};
 use checkout_provider_stripe::form;
 use criterion::Criterion;
 use serde::Deserialize;
@@ -20,7 +21,10 @@ fn nested_body(unified: &Value) -> Map<String, Value> {
     let case = support::case("stripe", "01-metadata-set-and-remove.json");
     let adapter = support::adapter("stripe", &case);
     let update = UnifiedUpdate::deserialize(unified).expect("typed update");
-    let request = adapter.build_update(&update, None, &support::context(&case)).expect("provider request");
+    let update = check_update(support::factory("stripe"), adapter.as_ref(), update)
+        .unwrap_or_else(|refused| panic!("fixture must pass the capability check: {refused:?}"));
+    let request =
+        adapter.build_update(&update, CurrentState::NotRequested, &support::context(&case)).expect("provider request");
     let text = std::str::from_utf8(request.body()).expect("form bodies are text");
     support::object(form::decode(text).expect("decodes"))
 }

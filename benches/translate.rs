@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use checkout_provider_interface::capability::check_update;
-use checkout_provider_interface::{Adapter, Context, ProviderResponse, UnifiedUpdate};
+use checkout_provider_interface::{Adapter, Context, CurrentState, ProviderFactory, ProviderResponse, UnifiedUpdate};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -19,6 +19,7 @@ use support::cpu_clock::ThreadCpu;
 
 /// One adapter, one update: everything a translation needs, prepared outside the timed loop.
 struct Fixture {
+    factory: &'static ProviderFactory,
     adapter: Arc<dyn Adapter>,
     ctx: Context,
     unified: Value,
@@ -30,9 +31,10 @@ impl Fixture {
     /// Unified JSON (already schema-valid) → provider request, as the gateway's pipeline does.
     fn request(&self) -> checkout_provider_interface::ProviderRequest {
         let update = UnifiedUpdate::deserialize(&self.unified).expect("typed update");
-        let check = check_update(self.adapter.as_ref(), &update);
-        assert!(check.unsupported.is_empty() && check.invalid.is_empty(), "fixture must pass the capability check");
-        self.adapter.build_update(&update, self.current.as_ref(), &self.ctx).expect("provider request")
+        let update = check_update(self.factory, self.adapter.as_ref(), update)
+            .unwrap_or_else(|refused| panic!("fixture must pass the capability check: {refused:?}"));
+        let current = self.current.as_ref().map_or(CurrentState::NotRequested, CurrentState::Read);
+        self.adapter.build_update(&update, current, &self.ctx).expect("provider request")
     }
 
     fn response(&self) -> checkout_provider_interface::UnifiedSession {
@@ -56,6 +58,7 @@ fn small(kind: &str, config_case: &str, case_file: &str) -> Fixture {
     let config = support::case(kind, config_case);
     let case = support::case(kind, case_file);
     Fixture {
+        factory: support::factory(kind),
         adapter: support::adapter(kind, &config),
         ctx: support::context(&case),
         unified: case.unified_request.clone().expect("an update case"),
@@ -69,6 +72,7 @@ fn small(kind: &str, config_case: &str, case_file: &str) -> Fixture {
 fn large(kind: &str, case_file: &str, pointer: &str, count: usize, options: Option<Value>) -> Fixture {
     let case = support::case(kind, case_file);
     Fixture {
+        factory: support::factory(kind),
         adapter: support::adapter(kind, &case),
         ctx: support::context(&case),
         unified: support::items_update(count, "USD", options),
@@ -88,6 +92,7 @@ fn stripe_items(count: usize) -> Fixture {
 fn stripe_items_unexpanded(count: usize) -> Fixture {
     let case = support::case("stripe", "01-metadata-set-and-remove.json");
     Fixture {
+        factory: support::factory("stripe"),
         adapter: support::adapter("stripe", &case),
         ctx: support::context(&case),
         unified: support::items_update(count, "USD", None),
@@ -102,6 +107,7 @@ fn stripe_items_unexpanded(count: usize) -> Fixture {
 fn stripe_load_body() -> Fixture {
     let case = support::case("stripe", "03-line-items-all-forms-expanded.json");
     Fixture {
+        factory: support::factory("stripe"),
         adapter: support::adapter("stripe", &case),
         ctx: support::context(&case),
         unified: support::load_body(),

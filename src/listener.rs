@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt as _;
 
-use crate::api::admission;
+use crate::admission;
 use crate::state::Gateway;
 
 /// Serve `router` on `listener` until `stopped`, then let open connections finish.

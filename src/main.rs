@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use checkout_gateway::config::{self, Config};
-use checkout_gateway::{api, server, telemetry, update};
+use checkout_gateway::{api, preview, server, telemetry, update};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -165,12 +165,14 @@ fn translate(config: Config, provider: &str, session: &str, file: Option<PathBuf
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let state = runtime.block_on(checkout_gateway::state::AppState::new(config)).map_err(anyhow::Error::msg)?;
     let provider = state.provider(provider).with_context(|| format!("no provider named `{provider}`"))?.clone();
-    let problem = |e: api::problem::ApiError| {
-        anyhow::anyhow!(serde_json::to_string_pretty(&e.to_problem("translate")).unwrap_or_default())
+    // The pipeline's error, shown as the API would answer it.
+    let problem = |e: checkout_gateway::failure::UpdateError| {
+        let answer = api::problem::ApiError::from(e).to_problem("translate");
+        anyhow::anyhow!(serde_json::to_string_pretty(&answer).unwrap_or_default())
     };
     let prepared = update::prepare(&state, &provider, body, config::OnUnsupported::Reject).map_err(problem)?;
     let ctx = update::context(session, "translate", &uuid::Uuid::new_v4().to_string());
-    let preview = api::handlers::preview(&state, &provider, &prepared, &ctx).map_err(problem)?;
+    let preview = preview::preview(&state, &provider, &prepared, &ctx).map_err(problem)?;
     println!("{}", serde_json::to_string_pretty(&preview)?);
     Ok(())
 }

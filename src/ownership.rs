@@ -13,15 +13,8 @@ use std::collections::BTreeMap;
 use checkout_provider_interface::{FailureClass, FieldProblem, Patch, ProviderFailure, UnifiedUpdate};
 use serde_json::Value;
 
-use crate::api::problem::ApiError;
 use crate::config::{Provider, Tenant};
-use crate::update::provider_ref;
-
-/// A provider entry's rule: the session metadata key that names the owning tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnershipRule {
-    pub metadata_key: String,
-}
+use crate::failure::{ProviderRef, UpdateError};
 
 /// The rule as it applies to one tenant at one provider.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +52,7 @@ impl Owner<'_> {
     /// session to another tenant or to nobody. Setting it to the tenant's own value changes
     /// nothing and passes. `provider_options.<kind>` may not write the provider's `metadata`
     /// at all: it could set the key where the unified body cannot see it.
-    pub fn check_update(&self, update: &UnifiedUpdate, kind: &str) -> Result<(), ApiError> {
+    pub fn check_update(&self, update: &UnifiedUpdate, kind: &str) -> Result<(), UpdateError> {
         let mut problems = Vec::new();
         match &update.metadata {
             Patch::Absent => {}
@@ -84,7 +77,7 @@ impl Owner<'_> {
                 ));
             }
         }
-        if problems.is_empty() { Ok(()) } else { Err(ApiError::ValidationFailed(problems)) }
+        if problems.is_empty() { Ok(()) } else { Err(UpdateError::ValidationFailed(problems)) }
     }
 }
 
@@ -96,17 +89,17 @@ fn escape(token: &str) -> String {
 /// not have, at a provider with an ownership rule: `404 session_not_found` without the
 /// provider's own texts (its message names the id, its request id differs per call), so the two
 /// cannot be told apart.
-pub fn not_found(provider: &Provider) -> ApiError {
+pub fn not_found(provider: &Provider) -> UpdateError {
     let mut failure = ProviderFailure::new(FailureClass::NotFound, 404);
     failure.message = Some("no such checkout session".to_owned());
-    ApiError::Provider { provider: provider_ref(provider), failure: Box::new(failure), retry_after_secs: None }
+    UpdateError::Provider { provider: ProviderRef::of(provider), failure: Box::new(failure), retry_after_secs: None }
 }
 
 /// `error`, with a provider's own "not found" replaced by [`not_found`] when the provider has
 /// an ownership rule.
-pub fn uniform(provider: &Provider, error: ApiError) -> ApiError {
+pub fn uniform(provider: &Provider, error: UpdateError) -> UpdateError {
     match error {
-        ApiError::Provider { failure, .. }
+        UpdateError::Provider { failure, .. }
             if provider.ownership.is_some() && failure.class == FailureClass::NotFound =>
         {
             not_found(provider)
@@ -126,16 +119,16 @@ pub async fn checked_answer(
     mut answer: reqwest::Response,
     limit: usize,
     deadline: tokio::time::Instant,
-) -> Result<reqwest::Response, ApiError> {
-    if answer.status() == http::StatusCode::NOT_FOUND {
+) -> Result<reqwest::Response, UpdateError> {
+    if answer.status() == reqwest::StatusCode::NOT_FOUND {
         return Err(not_found(provider));
     }
-    let unusable = |detail: String| ApiError::ProviderUnparseable { provider: provider_ref(provider), detail };
+    let unusable = |detail: String| UpdateError::ProviderUnparseable { provider: ProviderRef::of(provider), detail };
     let mut body = Vec::new();
     loop {
         let chunk = tokio::time::timeout_at(deadline, answer.chunk())
             .await
-            .map_err(|_| ApiError::ProviderTimeout { provider: provider_ref(provider) })?
+            .map_err(|_| UpdateError::ProviderTimeout { provider: ProviderRef::of(provider) })?
             .map_err(|e| unusable(format!("the provider's response could not be read: {e}")))?;
         let Some(chunk) = chunk else { break };
         if body.len() + chunk.len() > limit {
@@ -171,7 +164,7 @@ mod tests {
         let update: UnifiedUpdate = serde_json::from_value(update).unwrap_or_else(|e| panic!("{e}"));
         match OWNER.check_update(&update, "form") {
             Ok(()) => Vec::new(),
-            Err(ApiError::ValidationFailed(problems)) => problems.into_iter().map(|p| p.pointer).collect(),
+            Err(UpdateError::ValidationFailed(problems)) => problems.into_iter().map(|p| p.pointer).collect(),
             Err(other) => panic!("unexpected {other:?}"),
         }
     }

@@ -15,7 +15,7 @@ use jsonschema::ValidationError;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
-use crate::api::problem::{EXCERPT_CHARS, MAX_PROBLEMS, excerpt};
+use crate::errors::{EXCERPT_CHARS, MAX_PROBLEMS, excerpt};
 
 /// The schema text, embedded so the binary is self-contained.
 pub const UPDATE_REQUEST_SCHEMA: &str = include_str!("../schema/update-request.schema.json");

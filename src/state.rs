@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::api::admission::Admission;
-use crate::api::rate_limit::TenantLimiter;
+use crate::admission::Admission;
 use crate::config::{Config, Provider, StoreKind, Tenant};
 use crate::dispatch::Dispatcher;
 use crate::idempotency::{IdempotencyStore, MemoryBudget, MemoryStore, RedisStore};
+use crate::rate_limit::TenantLimiter;
 use crate::schema::UpdateSchema;
 use crate::usage::UsageTracker;
 

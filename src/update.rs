@@ -1,44 +1,67 @@
 //! The unified update pipeline, independent of HTTP: validate the body against the schema,
 //! type it, check it against the provider's capabilities (rejecting or dropping unsupported
-//! fields), then build, send and map the provider call(s).
+//! fields), then build, send and map the provider call(s). Every failure is an [`UpdateError`]
+//! (`crate::failure`); the HTTP layer decides how it is answered.
 
 use std::sync::Arc;
 
-use checkout_provider_interface::capability::check_update;
+use checkout_provider_interface::capability::{Refused, check_update};
 use checkout_provider_interface::{
-    Access, AdapterError, Context, DetailsPatch, FieldProblem, PagePatch, Patch, ProviderRequest, ProviderResponse,
-    RedirectsPatch, UnifiedSession, UnifiedUpdate, Warning,
+    Access, AdapterError, CheckedUpdate, Context, CurrentState, DetailsPatch, FieldProblem, PagePatch, Patch,
+    ProviderRequest, ProviderResponse, RedirectsPatch, UnifiedSession, UnifiedUpdate, Warning,
 };
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::api::problem::{ApiError, ProviderRef};
 use crate::config::{OnUnsupported, Provider};
 use crate::dispatch::{DispatchError, retry_after};
+use crate::failure::{ProviderRef, UpdateError};
 use crate::ownership::{self, Owner};
 use crate::state::AppState;
 
 /// A validated update, ready for its provider.
 pub struct Prepared {
-    pub update: UnifiedUpdate,
+    pub plan: Plan,
     /// `field_ignored` warnings under `on_unsupported = "ignore"`.
     pub warnings: Vec<Warning>,
-    /// Nothing the provider can express is left: the update becomes a read.
-    pub nothing_to_send: bool,
+}
+
+/// What a prepared update sends.
+pub enum Plan {
+    /// Checked against the provider's capabilities and rules: built and sent.
+    Update(CheckedUpdate),
+    /// Nothing the provider can express is left: the update becomes a read. The update is kept
+    /// for an ownership rule to inspect.
+    Read(UnifiedUpdate),
+}
+
+impl Prepared {
+    /// The update as validated (without the fields dropped under "ignore"), whatever the plan.
+    pub fn update(&self) -> &UnifiedUpdate {
+        match &self.plan {
+            Plan::Update(checked) => checked,
+            Plan::Read(update) => update,
+        }
+    }
 }
 
 /// Validate `body` against the unified schema (every violation at once) and type it.
-pub fn validate(state: &AppState, body: &Value) -> Result<UnifiedUpdate, ApiError> {
+pub fn validate(state: &AppState, body: &Value) -> Result<UnifiedUpdate, UpdateError> {
     let violations = state.schema.violations(body);
     if !violations.is_empty() {
-        return Err(ApiError::ValidationFailed(violations));
+        return Err(UpdateError::ValidationFailed(violations));
     }
     typed(body)
 }
 
 /// Validate `body` for `provider`. Every problem is reported at once.
-pub fn prepare(state: &AppState, provider: &Provider, body: Value, mode: OnUnsupported) -> Result<Prepared, ApiError> {
+pub fn prepare(
+    state: &AppState,
+    provider: &Provider,
+    body: Value,
+    mode: OnUnsupported,
+) -> Result<Prepared, UpdateError> {
     let update = validate(state, &body)?;
     fit(provider, body, update, mode)
 }
@@ -48,39 +71,61 @@ pub fn prepare(state: &AppState, provider: &Provider, body: Value, mode: OnUnsup
 pub fn fit(
     provider: &Provider,
     mut body: Value,
-    mut update: UnifiedUpdate,
+    update: UnifiedUpdate,
     mode: OnUnsupported,
-) -> Result<Prepared, ApiError> {
-    let mut warnings = Vec::new();
-    let check = check_update(provider.adapter.as_ref(), &update);
-    if !check.unsupported.is_empty() {
-        if mode == OnUnsupported::Reject {
-            return Err(ApiError::UnsupportedField { provider: provider_ref(provider), problems: check.unsupported });
+) -> Result<Prepared, UpdateError> {
+    let adapter = provider.adapter.as_ref();
+    let Refused { mut update, problems } = match check_update(provider.factory, adapter, update) {
+        // Nothing left to send becomes a read.
+        Ok(checked) if nothing_to_send(provider, &checked) => {
+            return Ok(Prepared { plan: Plan::Read(checked.into_inner()), warnings: Vec::new() });
         }
-        for problem in &check.unsupported {
+        Ok(checked) => return Ok(Prepared { plan: Plan::Update(checked), warnings: Vec::new() }),
+        Err(refused) => *refused,
+    };
+    let mut warnings = Vec::new();
+    if !problems.unsupported.is_empty() {
+        if mode == OnUnsupported::Reject {
+            return Err(UpdateError::UnsupportedField {
+                provider: ProviderRef::of(provider),
+                problems: problems.unsupported,
+            });
+        }
+        for problem in &problems.unsupported {
             warnings.push(Warning {
                 code: "field_ignored".to_owned(),
                 pointer: Some(problem.pointer.clone()),
                 detail: problem.detail.clone(),
             });
         }
-        remove_pointers(&mut body, check.unsupported.iter().map(|p| p.pointer.as_str()));
+        remove_pointers(&mut body, problems.unsupported.iter().map(|p| p.pointer.as_str()));
         update = typed(&body)?;
     }
-    let nothing_to_send = !update.provider_options.contains_key(provider.kind) && without_options(&update);
-    if nothing_to_send {
+    if nothing_to_send(provider, &update) {
         // Nothing left to send becomes a read: no provider rule applies to an empty update.
-        return Ok(Prepared { update, warnings, nothing_to_send });
+        return Ok(Prepared { plan: Plan::Read(update), warnings });
     }
     // What is left is judged on its own (an ignored field may have carried a rule's problem).
-    let check = if warnings.is_empty() { check } else { check_update(provider.adapter.as_ref(), &update) };
-    if !check.unsupported.is_empty() {
-        return Err(ApiError::UnsupportedField { provider: provider_ref(provider), problems: check.unsupported });
+    let problems = if warnings.is_empty() {
+        problems
+    } else {
+        match check_update(provider.factory, adapter, update) {
+            Ok(checked) => return Ok(Prepared { plan: Plan::Update(checked), warnings }),
+            Err(refused) => refused.problems,
+        }
+    };
+    if !problems.unsupported.is_empty() {
+        return Err(UpdateError::UnsupportedField {
+            provider: ProviderRef::of(provider),
+            problems: problems.unsupported,
+        });
     }
-    if !check.invalid.is_empty() {
-        return Err(ApiError::ValidationFailed(check.invalid));
-    }
-    Ok(Prepared { update, warnings, nothing_to_send })
+    Err(UpdateError::ValidationFailed(problems.invalid))
+}
+
+/// Nothing the provider can express: no option of its kind and no unified field.
+fn nothing_to_send(provider: &Provider, update: &UnifiedUpdate) -> bool {
+    !update.provider_options.contains_key(provider.kind) && without_options(update)
 }
 
 /// Whether nothing but `provider_options` is set (checked field by field: no clone on the hot path).
@@ -128,8 +173,9 @@ fn is_empty_patch(details: &Patch<DetailsPatch>) -> bool {
 
 /// The schema has passed, so a failure here means schema and types disagree: report it as a
 /// validation problem rather than a 500, with serde's own description.
-fn typed(body: &Value) -> Result<UnifiedUpdate, ApiError> {
-    UnifiedUpdate::deserialize(body).map_err(|e| ApiError::ValidationFailed(vec![FieldProblem::new("", e.to_string())]))
+fn typed(body: &Value) -> Result<UnifiedUpdate, UpdateError> {
+    UnifiedUpdate::deserialize(body)
+        .map_err(|e| UpdateError::ValidationFailed(vec![FieldProblem::new("", e.to_string())]))
 }
 
 /// Remove the values at `pointers`, deepest and highest-index first so indices stay valid.
@@ -160,10 +206,6 @@ fn pointer_order(pointer: &str) -> Vec<(u64, String)> {
     pointer.split('/').map(|t| (t.parse::<u64>().unwrap_or(u64::MAX), t.to_owned())).collect()
 }
 
-pub fn provider_ref(provider: &Provider) -> ProviderRef {
-    ProviderRef { name: provider.name.clone(), kind: provider.kind }
-}
-
 /// A fresh context for one provider call.
 pub fn context(session_id: &str, request_id: &str, idempotency_key: &str) -> Context {
     Context {
@@ -184,12 +226,13 @@ pub async fn execute(
     prepared: &Prepared,
     ctx: &Context,
     deadline: Instant,
-) -> Result<(UnifiedSession, ProviderResponse), ApiError> {
+) -> Result<(UnifiedSession, ProviderResponse), UpdateError> {
     let adapter = provider.adapter.as_ref();
-    if prepared.nothing_to_send {
-        return retrieve(state, provider, owner, ctx, deadline).await;
-    }
-    let needs_state = adapter.needs_current_state(&prepared.update);
+    let update = match &prepared.plan {
+        Plan::Read(_) => return retrieve(state, provider, owner, ctx, deadline).await,
+        Plan::Update(update) => update,
+    };
+    let needs_state = adapter.needs_current_state(update);
     // Under an ownership rule every update reads first: a write must never reach another
     // tenant's session. The read the adapter needs anyway serves for both.
     let current = if needs_state || owner.is_some() {
@@ -207,10 +250,9 @@ pub async fn execute(
     } else {
         None
     };
-    let request = adapter
-        .build_update(&prepared.update, current.as_ref(), ctx)
-        .map_err(|e| adapter_error(state, provider, e, None))?;
-    let retry_safe = adapter.capabilities().idempotency != checkout_provider_interface::IdempotencyMode::Unsafe;
+    let current = current.as_ref().map_or(CurrentState::NotRequested, CurrentState::Read);
+    let request = adapter.build_update(update, current, ctx).map_err(|e| adapter_error(state, provider, e, None))?;
+    let retry_safe = provider.factory.capabilities.idempotency != checkout_provider_interface::IdempotencyMode::Unsafe;
     let response = send(state, provider, &request, Access::Write, ctx, deadline, retry_safe).await?;
     let (mut session, response) =
         parse(state, provider, response, ctx, deadline).await.map_err(|e| ownership::uniform(provider, e))?;
@@ -225,7 +267,7 @@ async fn read_first(
     provider: &Provider,
     ctx: &Context,
     deadline: Instant,
-) -> Result<(Context, ProviderResponse), ApiError> {
+) -> Result<(Context, ProviderResponse), UpdateError> {
     let adapter = provider.adapter.as_ref();
     let read_ctx = Context { nonce: uuid::Uuid::new_v4().to_string(), ..ctx.clone() };
     let read = adapter.build_retrieve(&read_ctx).map_err(|e| adapter_error(state, provider, e, None))?;
@@ -247,7 +289,7 @@ pub async fn retrieve(
     owner: Option<Owner<'_>>,
     ctx: &Context,
     deadline: Instant,
-) -> Result<(UnifiedSession, ProviderResponse), ApiError> {
+) -> Result<(UnifiedSession, ProviderResponse), UpdateError> {
     let request = provider.adapter.build_retrieve(ctx).map_err(|e| adapter_error(state, provider, e, None))?;
     let response = send(state, provider, &request, Access::Read, ctx, deadline, true).await?;
     let (session, response) =
@@ -267,7 +309,7 @@ async fn parse(
     response: ProviderResponse,
     ctx: &Context,
     deadline: Instant,
-) -> Result<(UnifiedSession, ProviderResponse), ApiError> {
+) -> Result<(UnifiedSession, ProviderResponse), UpdateError> {
     let adapter = provider.adapter.as_ref();
     let follow_up = if response.status().is_success() {
         adapter.follow_up(&response, ctx).map_err(|e| adapter_error(state, provider, e, Some(&response)))?
@@ -319,31 +361,52 @@ async fn send(
     ctx: &Context,
     deadline: Instant,
     retry_safe: bool,
-) -> Result<ProviderResponse, ApiError> {
-    state.dispatcher.send(provider, request, access, ctx, deadline, retry_safe).await.map_err(|error| match error {
-        DispatchError::Prepare(error) => adapter_error(state, provider, error, None),
-        DispatchError::Timeout => ApiError::ProviderTimeout { provider: provider_ref(provider) },
-        DispatchError::Unreachable { detail } => {
-            ApiError::ProviderUnavailable { provider: provider_ref(provider), detail, retry_after_secs: 1 }
+) -> Result<ProviderResponse, UpdateError> {
+    state
+        .dispatcher
+        .send(provider, request, access, ctx, deadline, retry_safe)
+        .await
+        .map_err(|error| dispatch_error(state, provider, error))
+}
+
+/// Class a dispatch failure; its texts pass the secret scrubber (a transport error can quote a
+/// URL or a header). Also the passthrough's mapping.
+pub fn dispatch_error(state: &AppState, provider: &Provider, error: DispatchError) -> UpdateError {
+    let provider_ref = ProviderRef::of(provider);
+    match error {
+        // The request could not be made ready to send (per-attempt credentials, e.g. a JWT that
+        // cannot be signed): the gateway's own fault, whatever the adapter called it.
+        DispatchError::Prepare(AdapterError::Internal { what, cause }) => {
+            UpdateError::Internal { what: format!("{}: {what}", provider.name), cause }
         }
-        error @ DispatchError::CircuitOpen { retry_after } => ApiError::ProviderUnavailable {
-            provider: provider_ref(provider),
+        DispatchError::Prepare(cause) => UpdateError::Internal {
+            what: format!("the request to {} could not be prepared", provider.name),
+            cause: Some(Box::new(cause)),
+        },
+        DispatchError::Timeout => UpdateError::ProviderTimeout { provider: provider_ref },
+        DispatchError::Unreachable { detail } => UpdateError::ProviderUnavailable {
+            provider: provider_ref,
+            detail: state.scrub(&detail),
+            retry_after_secs: 1,
+        },
+        error @ DispatchError::CircuitOpen { retry_after } => UpdateError::ProviderUnavailable {
+            provider: provider_ref,
             detail: error.to_string(),
             retry_after_secs: retry_after.as_secs().max(1),
         },
         error @ (DispatchError::ResponseTooLarge { .. } | DispatchError::Transport { .. }) => {
-            ApiError::ProviderUnparseable { provider: provider_ref(provider), detail: error.to_string() }
+            UpdateError::ProviderUnparseable { provider: provider_ref, detail: state.scrub(&error.to_string()) }
         }
-    })
+    }
 }
 
-/// Map an adapter error to the API error; every provider text passes the secret scrubber.
+/// Map an adapter error to the pipeline's error; every provider text passes the secret scrubber.
 pub fn adapter_error(
     state: &AppState,
     provider: &Provider,
     error: AdapterError,
     response: Option<&ProviderResponse>,
-) -> ApiError {
+) -> UpdateError {
     let answers: Vec<&ProviderResponse> = response.into_iter().collect();
     classified(state, provider, error, response, &answers)
 }
@@ -357,14 +420,19 @@ fn classified(
     error: AdapterError,
     response: Option<&ProviderResponse>,
     answers: &[&ProviderResponse],
-) -> ApiError {
-    let reference = provider_ref(provider);
+) -> UpdateError {
+    let reference = ProviderRef::of(provider);
     match error {
-        AdapterError::InvalidSessionId(why) => ApiError::InvalidSessionId(why),
-        AdapterError::Unsupported(problems) => ApiError::UnsupportedField { provider: reference, problems },
-        AdapterError::Invalid(problems) => ApiError::ValidationFailed(problems),
+        AdapterError::InvalidSessionId(why) => UpdateError::InvalidSessionId(why.to_string()),
+        // The gateway's own fault (a request that cannot be built, a key that cannot sign):
+        // 500 internal_error, the cause logged, never shown.
+        AdapterError::Internal { what, cause } => {
+            UpdateError::Internal { what: format!("{}: {what}", provider.name), cause }
+        }
+        AdapterError::Unsupported(problems) => UpdateError::UnsupportedField { provider: reference, problems },
+        AdapterError::Invalid(problems) => UpdateError::ValidationFailed(problems),
         AdapterError::Unparseable(detail) => {
-            ApiError::ProviderUnparseable { provider: reference, detail: state.scrubber(answers).scrub(&detail) }
+            UpdateError::ProviderUnparseable { provider: reference, detail: state.scrubber(answers).scrub(&detail) }
         }
         AdapterError::Provider(mut failure) => {
             let scrubber = state.scrubber(answers);
@@ -377,7 +445,7 @@ fn classified(
                 problem.detail = scrubber.scrub(&problem.detail);
             }
             let retry_after_secs = response.and_then(retry_after).map(|d| d.as_secs());
-            ApiError::Provider { provider: reference, failure, retry_after_secs }
+            UpdateError::Provider { provider: reference, failure, retry_after_secs }
         }
     }
 }

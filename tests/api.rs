@@ -1,6 +1,7 @@
-//! The unified API's own rules, each ending before any provider call: authentication, provider
-//! selection, session ids, idempotency keys, media type, size, schema validation, capability
-//! checks, preview redaction, and the descriptive endpoints.
+//! The unified API's own rules: authentication, provider selection, session ids, idempotency
+//! keys, media type, size, schema validation, capability checks, preview redaction, and the
+//! descriptive endpoints. Each refusal ends before any provider call (an `untouchable` mock);
+//! only the allowed provider selection reaches one.
 
 #![allow(clippy::expect_used, clippy::panic, reason = "test helpers fail the test loudly")]
 
@@ -32,8 +33,10 @@ async fn tenant_keys_are_required_and_checked() {
     assert_eq!(problem(none).await["code"], "unauthenticated");
     let wrong = gateway.client.patch(&url).bearer_auth("not-a-tenant").json(&body).send().await.expect("request");
     assert_eq!(wrong.status(), 401);
+    assert_eq!(problem(wrong).await["code"], "unauthenticated");
     let providers = gateway.client.get(gateway.url("/v1/providers")).send().await.expect("request");
     assert_eq!(providers.status(), 401);
+    assert_eq!(problem(providers).await["code"], "unauthenticated");
     gateway.stop().await;
 }
 
@@ -81,6 +84,7 @@ async fn checkout_provider_header_is_limited_to_the_allowed_providers() {
         .await
         .expect("request");
     assert_eq!(unknown.status(), 403);
+    assert_eq!(problem(unknown).await["code"], "provider_not_allowed");
     assert_eq!(mock.received_requests().await.expect("recorded").len(), 1);
     gateway.stop().await;
 }
@@ -90,10 +94,13 @@ async fn session_ids_and_idempotency_keys_are_checked_before_any_call() {
     let mock = untouchable().await;
     let gateway = gateway(&mock, "").await;
     let body = json!({ "metadata": { "a": "b" } });
+    // Sent raw: a client library would resolve the dot segments before the gateway saw them.
     for id in ["%2E%2E", ".", "..", "a%2F..%2Fb"] {
-        let status =
-            gateway.raw_status(&format!("PATCH /v1/checkout/sessions/{id}"), r#"{"metadata":{"a":"b"}}"#).await;
-        assert!(status == 400 || status == 404, "{id}: {status}");
+        let (status, body) =
+            gateway.raw(&format!("PATCH /v1/checkout/sessions/{id}"), r#"{"metadata":{"a":"b"}}"#).await;
+        assert_eq!(status, 400, "{id}: {body}");
+        let code = serde_json::from_str::<Value>(&body).map(|problem| problem["code"].clone());
+        assert_eq!(code.ok(), Some(json!("invalid_session_id")), "{id}: {body}");
     }
     for id in ["a%2Fb", "a%3Fb", "a%23b", "a%0D%0Ab", "caf%C3%A9", &"x".repeat(201), "a%20b"] {
         let response = gateway.patch(id, &body).await;
@@ -113,6 +120,7 @@ async fn session_ids_and_idempotency_keys_are_checked_before_any_call() {
         assert_eq!(response.status(), 400, "{key}");
         assert_eq!(problem(response).await["code"], "invalid_idempotency_key");
     }
+    assert!(mock.received_requests().await.expect("recorded").is_empty(), "refused before any provider call");
     gateway.stop().await;
 }
 
@@ -234,7 +242,9 @@ async fn descriptive_endpoints_answer() {
     let mock = untouchable().await;
     let gateway = gateway(&mock, "").await;
     assert_eq!(gateway.client.get(gateway.url("/healthz")).send().await.expect("request").status(), 200);
-    assert_eq!(gateway.client.get(gateway.url("/readyz")).send().await.expect("request").status(), 200);
+    let ready = gateway.client.get(gateway.url("/readyz")).send().await.expect("request");
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<Value>().await.expect("json"), json!({ "status": "ready" }));
     let providers: Value = gateway.get("/v1/providers").await.json().await.expect("json");
     let stripe = &providers["data"][0];
     assert_eq!(stripe["name"], "stripe-main");
@@ -261,6 +271,7 @@ async fn descriptive_endpoints_answer() {
     assert_eq!(explained["status"], 422);
     let unknown = gateway.client.get(gateway.url("/problems/nope")).send().await.expect("request");
     assert_eq!(unknown.status(), 404);
+    assert_eq!(problem(unknown).await["code"], "not_found");
     let nowhere = gateway.client.get(gateway.url("/v2/nowhere")).send().await.expect("request");
     assert_eq!(nowhere.status(), 404);
     assert_eq!(problem(nowhere).await["code"], "not_found");
@@ -272,6 +283,7 @@ async fn descriptive_endpoints_answer() {
         .await
         .expect("request");
     assert_eq!(wrong_method.status(), 405);
+    assert_eq!(problem(wrong_method).await["code"], "method_not_allowed");
     gateway.stop().await;
 }
 

@@ -22,6 +22,19 @@ fn session() -> Value {
     json!({ "id": "cs_i", "object": "checkout.session", "status": "open", "currency": "usd", "metadata": { "a": "b" } })
 }
 
+/// Wait until `mock` has received `count` requests: a request the gateway sent on holds its
+/// idempotency claim from then until it answers. Polls (bounded) rather than sleeping a guessed
+/// time, which a loaded runner can outlast.
+async fn until_the_provider_has_received(mock: &MockServer, count: usize) {
+    for _ in 0..1000 {
+        if mock.received_requests().await.is_some_and(|requests| requests.len() >= count) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the provider never received request {count}");
+}
+
 async fn patch_with_key(gateway: &TestGateway, key: &str, body: &Value) -> reqwest::Response {
     gateway
         .client
@@ -150,7 +163,7 @@ async fn an_identical_request_still_in_flight_waits_or_gets_409() {
     let gateway = TestGateway::start(&impatient).await;
     let body = json!({ "metadata": { "a": "b" } });
     let (first, second) = tokio::join!(patch_with_key(&gateway, "key-4", &body), async {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        until_the_provider_has_received(&mock, 1).await;
         patch_with_key(&gateway, "key-4", &body).await
     });
     assert_eq!(first.status(), 200);
@@ -366,7 +379,8 @@ async fn a_waiter_backs_off_instead_of_polling_redis_forty_times_a_second() {
     // Then the same with one identical request waiting about 2 s for it.
     let before = redis_commands(&mut connection).await;
     let (first, waiter) = tokio::join!(patch_with_key(&gateway, "waited-for", &body), async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // After the warm-up and the lone request: the first `waited-for` holds its claim.
+        until_the_provider_has_received(&mock, 3).await;
         patch_with_key(&gateway, "waited-for", &body).await
     });
     let both = redis_commands(&mut connection).await - before - 1;

@@ -1,6 +1,7 @@
-//! Repository invariants (ARCHITECTURE.md): every provider has a README and contract cases,
-//! provider crates depend only on the interface crate, and no provider is named in the gateway
-//! core outside the registry.
+//! Repository invariants (ARCHITECTURE.md, README "Adding a provider"): every provider crate has
+//! the shape the README describes (name, modules, simulator, README, contract cases), depends on
+//! no other crate of ours but the interface and on no I/O, async or randomness crate, and no
+//! provider is named in the gateway core outside the registry.
 
 #![allow(clippy::expect_used, reason = "test helpers fail the test loudly")]
 
@@ -23,14 +24,30 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The provider crate's manifest, parsed.
+fn manifest(kind: &str) -> figment::Figment {
+    let path = root().join("providers").join(kind).join("Cargo.toml");
+    figment::Figment::from(<figment::providers::Toml as figment::providers::Format>::file_exact(path))
+}
+
+/// README "Adding a provider", step 1: the crate's name and files.
 #[test]
-fn every_registered_provider_has_a_readme_and_contract_cases() {
+fn every_registered_provider_has_the_crate_shape_the_readme_describes() {
     for factory in PROVIDERS {
-        let dir = root().join("providers").join(factory.kind);
+        let kind = factory.kind;
+        let dir = root().join("providers").join(kind);
+        let name: String = manifest(kind).extract_inner("package.name").expect("package.name");
+        assert_eq!(name, format!("checkout-provider-{kind}"));
+        for module in ["lib", "config", "capabilities", "request", "response", "error"] {
+            assert!(dir.join("src").join(format!("{module}.rs")).is_file(), "{kind}: src/{module}.rs is missing");
+        }
+        assert!(dir.join("src/simulator").is_dir() || dir.join("src/simulator.rs").is_file(), "{kind}: no simulator");
         let readme = std::fs::read_to_string(dir.join("README.md")).unwrap_or_default();
-        assert!(readme.len() > 500, "{}: README.md with the mapping table is missing or thin", factory.kind);
-        let cases = std::fs::read_dir(dir.join("contracts")).map(|d| d.flatten().count()).unwrap_or(0);
-        assert!(cases >= 10, "{}: {cases} contract cases", factory.kind);
+        assert!(readme.len() > 500, "{kind}: README.md with the mapping table is missing or thin");
+        let cases = std::fs::read_dir(dir.join("contracts"))
+            .map(|d| d.flatten().filter(|e| e.path().extension().is_some_and(|ext| ext == "json")).count())
+            .unwrap_or(0);
+        assert!(cases >= 10, "{kind}: {cases} contract cases (contracts/*.json, at least 10)");
     }
 }
 
@@ -45,14 +62,20 @@ fn every_provider_folder_is_registered() {
     }
 }
 
+/// Adapters are pure translators (ARCHITECTURE invariants): none of these in a provider crate.
+const IMPURE_CRATES: [&str; 8] = ["reqwest", "hyper", "tokio", "async-std", "ureq", "rand", "getrandom", "redis"];
+
 #[test]
-fn provider_crates_depend_only_on_the_interface_crate_among_ours() {
+fn provider_crates_depend_only_on_the_interface_crate_among_ours_and_on_no_io_crate() {
     for factory in PROVIDERS {
-        let manifest =
-            std::fs::read_to_string(root().join("providers").join(factory.kind).join("Cargo.toml")).expect("manifest");
-        for line in manifest.lines() {
-            let own = line.trim_start().starts_with("checkout-") && !line.contains("checkout-provider-interface");
-            assert!(!own || line.trim_start().starts_with("name"), "{}: depends on {line}", factory.kind);
+        let kind = factory.kind;
+        let dependencies: figment::value::Dict = manifest(kind).extract_inner("dependencies").expect("[dependencies]");
+        for (key, spec) in &dependencies {
+            // A renamed dependency (`alias = { package = "…" }`) is checked by its real name.
+            let package = spec.find_ref("package").and_then(figment::value::Value::as_str).unwrap_or(key);
+            let ours = package.starts_with("checkout-") || spec.find_ref("path").is_some();
+            assert!(!ours || package == "checkout-provider-interface", "{kind} depends on `{package}`");
+            assert!(!IMPURE_CRATES.contains(&package), "{kind} depends on `{package}`: adapters do no I/O");
         }
     }
 }
@@ -67,29 +90,177 @@ fn no_provider_is_named_in_the_core_outside_the_registry() {
         }
         let text = std::fs::read_to_string(&file).expect("source").to_lowercase();
         for factory in PROVIDERS {
-            assert!(!text.contains(factory.kind), "{} names provider `{}`", file.display(), factory.kind);
+            // As a kind (`crypto-invoice`) or as a Rust name (`crypto_invoice`).
+            for name in [factory.kind.to_owned(), factory.kind.replace('-', "_")] {
+                assert!(!text.contains(&name), "{} names provider `{}`", file.display(), factory.kind);
+            }
         }
     }
 }
 
+/// Every `crate::` path in `text` (comments left out), with `use crate::{a, b::{c, d}}` groups
+/// expanded, as lists of segments. Only `crate::` paths count: a module reaching its parent
+/// through `super::` is part of the parent's unit, and `self::` stays inside the file.
+fn crate_paths(text: &str) -> Vec<Vec<String>> {
+    let code: String = text
+        .lines()
+        .map(|line| line.find("//").map_or(line, |comment| &line[..comment]))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut paths = Vec::new();
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find("crate::") {
+        let preceded_by_name = rest[..at].chars().last().is_some_and(|c| c.is_alphanumeric() || c == '_');
+        rest = &rest[at + "crate::".len()..];
+        if !preceded_by_name {
+            expand_use_tree(rest, Vec::new(), &mut paths);
+        }
+    }
+    paths
+}
+
+/// Parse one use tree at the start of `text` (`a::b`, `a::{b, c::d}`, `a::*`), adding each
+/// complete path under `prefix` to `out`; returns how many bytes it read.
+fn expand_use_tree(text: &str, prefix: Vec<String>, out: &mut Vec<Vec<String>>) -> usize {
+    let mut path = prefix;
+    let mut read = 0;
+    loop {
+        let rest = &text[read..];
+        let trimmed = rest.trim_start();
+        read += rest.len() - trimmed.len();
+        if let Some(group) = trimmed.strip_prefix('{') {
+            read += 1;
+            let mut inner = group;
+            loop {
+                let used = expand_use_tree(inner, path.clone(), out);
+                read += used;
+                let after = inner[used..].trim_start();
+                read += inner[used..].len() - after.len();
+                match after.chars().next() {
+                    Some(',') => {
+                        read += 1;
+                        inner = &after[1..];
+                        if inner.trim_start().starts_with('}') {
+                            read += inner.len() - inner.trim_start().len() + 1;
+                            return read;
+                        }
+                    }
+                    Some('}') => return read + 1,
+                    _ => return read,
+                }
+            }
+        }
+        let name: String = trimmed.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        read += name.len();
+        if !name.is_empty() && name != "self" {
+            path.push(name);
+        }
+        match text[read..].strip_prefix("::") {
+            Some(_) => read += 2,
+            None => {
+                if !path.is_empty() {
+                    out.push(path);
+                }
+                return read;
+            }
+        }
+    }
+}
+
+/// The module a file under `src/` is (`api/mod.rs` is `api`, `lib.rs` the crate root `""`).
+fn module_of(src: &Path, file: &Path) -> String {
+    let relative = file.strip_prefix(src).expect("under src").with_extension("");
+    let parts: Vec<String> = relative.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    match parts.last().map(String::as_str) {
+        Some("mod" | "lib") => parts[..parts.len() - 1].join("::"),
+        _ => parts.join("::"),
+    }
+}
+
+/// Which modules each `src/` module names through `crate::` paths: a path counts for the
+/// longest module it starts with (`crate::api::problem::ApiError` is `api::problem`).
+fn module_imports() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let src = root().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    // `main.rs` is the binary, another crate: it reaches the library by name, never by `crate::`.
+    files.retain(|file| !file.ends_with("main.rs"));
+    let modules: Vec<(String, PathBuf)> = files.into_iter().map(|file| (module_of(&src, &file), file)).collect();
+    let known: std::collections::BTreeSet<&str> = modules.iter().map(|(module, _)| module.as_str()).collect();
+    let mut imports = std::collections::BTreeMap::new();
+    for (module, file) in &modules {
+        let text = std::fs::read_to_string(file).expect("source");
+        let targets: &mut std::collections::BTreeSet<String> = imports.entry(module.clone()).or_default();
+        for path in crate_paths(&text) {
+            let target = (1..=path.len()).rev().map(|len| path[..len].join("::")).find(|m| known.contains(m.as_str()));
+            if let Some(target) = target.filter(|target| target != module) {
+                targets.insert(target);
+            }
+        }
+    }
+    imports
+}
+
+/// ARCHITECTURE.md: dependencies point one way (`api` → pipelines → `dispatch` → adapters). A
+/// circle of `crate::` imports between `src/` files (e.g. `api::problem` ↔ `api::handlers`)
+/// means two files can only be understood, and changed, together. The test walks the import
+/// graph depth-first and names the first circle it finds.
 #[test]
-fn every_factory_declares_the_same_capabilities_its_adapter_returns() {
-    for factory in PROVIDERS {
-        let dir = root().join("providers").join(factory.kind).join("contracts");
-        let first = std::fs::read_dir(&dir)
-            .expect("contracts")
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|e| e == "json"))
-            .expect("a case");
-        let case: checkout_provider_interface::contract::Case =
-            serde_json::from_str(&std::fs::read_to_string(first).expect("read")).expect("case");
-        let setup = checkout_provider_interface::ProviderSetup {
-            name: "tidy",
-            settings: &case.provider_config,
-            secrets: &checkout_provider_interface::contract::InlineSecrets,
-        };
-        let adapter = (factory.build)(&setup).expect("adapter builds from its contract config");
-        assert!(std::ptr::eq(adapter.capabilities(), factory.capabilities), "{}", factory.kind);
+fn no_import_circle_among_src_modules() {
+    fn visit<'a>(
+        module: &'a str,
+        imports: &'a std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        stack: &mut Vec<&'a str>,
+        done: &mut std::collections::BTreeSet<&'a str>,
+    ) {
+        if let Some(start) = stack.iter().position(|m| *m == module) {
+            let mut circle = stack[start..].to_vec();
+            circle.push(module);
+            panic!("import circle among src/ modules: {}", circle.join(" -> "));
+        }
+        if !done.insert(module) {
+            return;
+        }
+        stack.push(module);
+        for target in imports.get(module).into_iter().flatten() {
+            visit(target, imports, stack, done);
+        }
+        stack.pop();
+    }
+    let imports = module_imports();
+    assert!(imports.get("api::handlers").is_some_and(|targets| targets.contains("update")), "the parser sees imports");
+    let mut done = std::collections::BTreeSet::new();
+    for module in imports.keys() {
+        visit(module, &imports, &mut Vec::new(), &mut done);
+    }
+}
+
+#[test]
+fn the_import_parser_reads_groups_and_inline_paths() {
+    let text = "use crate::a::{b, c::{d, e}, self};\n// crate::commented::out\nlet x = crate::f::g(1);\n";
+    let paths: Vec<String> = crate_paths(text).iter().map(|path| path.join("::")).collect();
+    assert_eq!(paths, ["a::b", "a::c::d", "a::c::e", "a", "f::g"]);
+}
+
+/// The pipelines (update, preview, ownership, their error) and the layers under them know
+/// nothing of the HTTP layer: no `crate::api` import and no axum type. They return their own
+/// error (`failure::UpdateError`), which the HTTP layer maps to its problem+json answer.
+#[test]
+fn the_pipelines_name_no_http_layer() {
+    let src = root().join("src");
+    let mut files: Vec<PathBuf> =
+        ["update.rs", "preview.rs", "ownership.rs", "failure.rs", "errors.rs", "state.rs", "schema.rs"]
+            .iter()
+            .map(|name| src.join(name))
+            .collect();
+    rust_files(&src.join("dispatch"), &mut files);
+    let imports = module_imports();
+    for file in files {
+        let module = module_of(&src, &file);
+        let text = std::fs::read_to_string(&file).expect("source");
+        assert!(!text.contains("axum::") && !text.contains("IntoResponse"), "{module} names an axum type");
+        let api: Vec<&String> =
+            imports.get(&module).into_iter().flatten().filter(|target| target.starts_with("api")).collect();
+        assert!(api.is_empty(), "{module} imports the HTTP layer: {api:?}");
     }
 }

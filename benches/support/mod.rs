@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use checkout_provider_interface::contract::{Case, InlineSecrets};
-use checkout_provider_interface::{Adapter, Context, ProviderResponse, ProviderSetup};
+use checkout_provider_interface::{Adapter, Context, ProviderFactory, ProviderResponse, ProviderSetup};
 use cpu_clock::ThreadCpu;
 use criterion::Criterion;
 use serde_json::{Map, Value, json};
@@ -46,9 +46,14 @@ pub fn case(kind: &str, file: &str) -> Case {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The registry entry of `kind`.
+pub fn factory(kind: &str) -> &'static ProviderFactory {
+    checkout_gateway::registry::factory(kind).unwrap_or_else(|| panic!("no provider kind {kind}"))
+}
+
 /// The adapter a case's `provider_config` builds, through the gateway's registry.
 pub fn adapter(kind: &str, case: &Case) -> Arc<dyn Adapter> {
-    let factory = checkout_gateway::registry::factory(kind).unwrap_or_else(|| panic!("no provider kind {kind}"));
+    let factory = factory(kind);
     let setup = ProviderSetup { name: "bench", settings: &case.provider_config, secrets: &InlineSecrets };
     (factory.build)(&setup).unwrap_or_else(|e| panic!("{kind} config: {e}"))
 }

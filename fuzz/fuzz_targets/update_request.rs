@@ -1,16 +1,17 @@
 //! The unified request path on arbitrary bytes: JSON parse and object check (as `read_json`),
 //! JSON Schema validation, typing and the capability check (`update::prepare`, in both
-//! `on_unsupported` modes), then every adapter's request builders (`handlers::preview`, and
+//! `on_unsupported` modes), then every adapter's request builders (`preview::preview`, and
 //! `build_update` against each known current state for read-then-write adapters). Every error is
 //! rendered as the gateway would answer it. Nothing may panic. (Providers whose config signs a
 //! JWT per call are left out: see `Target::signs_per_call`.)
 #![no_main]
 
-use checkout_gateway::api::handlers::preview;
 use checkout_gateway::api::problem::ApiError;
 use checkout_gateway::config::OnUnsupported;
+use checkout_gateway::preview::preview;
 use checkout_gateway::{idempotency, update};
 use checkout_gateway_fuzz::{harness, render};
+use checkout_provider_interface::CurrentState;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -46,9 +47,10 @@ fuzz_target!(|data: &[u8]| {
                 Err(error) => render(error, &target.ctx.request_id),
             }
             let adapter = provider.adapter.as_ref();
-            if !prepared.nothing_to_send && adapter.needs_current_state(&prepared.update) {
+            let update::Plan::Update(checked) = &prepared.plan else { continue };
+            if adapter.needs_current_state(checked) {
                 for current in &target.current_states {
-                    if let Err(error) = adapter.build_update(&prepared.update, Some(current), &target.ctx) {
+                    if let Err(error) = adapter.build_update(checked, CurrentState::Read(current), &target.ctx) {
                         render(update::adapter_error(state, provider, error, None), &target.ctx.request_id);
                     }
                 }

@@ -131,8 +131,9 @@ fn build() -> Harness {
     Harness { state, targets, _runtime: runtime }
 }
 
-/// Render an error the way the gateway answers it (problem+json body and headers).
-pub fn render(error: ApiError, request_id: &str) {
-    let stored = error.with_request_id(request_id).to_stored();
+/// Render an error the way the gateway answers it (problem+json body and headers); pipeline
+/// errors pass through the same mapping to [`ApiError`] as in the handlers.
+pub fn render(error: impl Into<ApiError>, request_id: &str) {
+    let stored = error.into().to_stored(request_id);
     std::hint::black_box(stored);
 }

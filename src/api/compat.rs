@@ -8,7 +8,7 @@ use checkout_provider_interface::{Capabilities, Feature, Support};
 use serde_json::{Value, json};
 
 use crate::api::extract::AuthedTenant;
-use crate::api::problem::{ApiError, ApiFailure};
+use crate::api::problem::ApiError;
 
 /// The support level's name: `native`, `emulated`, `provider_metadata` or `unsupported`.
 pub fn level(support: Support) -> &'static str {
@@ -29,20 +29,19 @@ pub fn how(support: Support) -> Option<&'static str> {
 }
 
 /// `GET /v1/providers/compatibility?to=<provider>`.
-pub async fn report(auth: AuthedTenant, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiFailure> {
-    let AuthedTenant { tenant, request_id, state } = auth;
-    let fail = |e: ApiError| e.with_request_id(&request_id);
+pub async fn report(auth: AuthedTenant, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
+    let AuthedTenant { tenant, state, .. } = auth;
     let target = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .find(|(name, _)| name == "to")
         .map(|(_, value)| value.into_owned())
-        .ok_or_else(|| fail(missing_target()))?;
+        .ok_or_else(missing_target)?;
     if !tenant.allowed_providers.contains(&target) {
-        return Err(fail(ApiError::ProviderNotAllowed(format!("provider `{target}` is not allowed for this tenant"))));
+        return Err(ApiError::ProviderNotAllowed(format!("provider `{target}` is not allowed for this tenant")));
     }
     let provider =
-        state.provider(&target).ok_or_else(|| fail(ApiError::ProviderNotAllowed(format!("no provider `{target}`"))))?;
-    let counts = state.usage.counts(&tenant.name).await.map_err(|e| fail(ApiError::StoreUnavailable(e)))?;
-    let capabilities = provider.adapter.capabilities();
+        state.provider(&target).ok_or_else(|| ApiError::ProviderNotAllowed(format!("no provider `{target}`")))?;
+    let counts = state.usage.counts(&tenant.name).await.map_err(ApiError::StoreUnavailable)?;
+    let capabilities = provider.factory.capabilities;
     let fields: Vec<Value> = counts
         .iter()
         .map(|(feature, requests)| {

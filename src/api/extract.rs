@@ -6,10 +6,10 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use http::request::Parts;
 use sha2::{Digest, Sha256};
 
-use crate::api::admission::TenantSlot;
-use crate::api::problem::{ApiError, ApiFailure};
-use crate::api::rate_limit::Refusal;
+use crate::admission::TenantSlot;
+use crate::api::problem::ApiError;
 use crate::config::Tenant;
+use crate::rate_limit::Refusal;
 use crate::state::{AppState, Gateway};
 
 /// The request id chosen by the request-id middleware.
@@ -17,7 +17,7 @@ use crate::state::{AppState, Gateway};
 pub struct RequestId(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestId {
-    type Rejection = ApiFailure;
+    type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(parts.extensions.get::<Self>().cloned().unwrap_or_else(|| Self(uuid::Uuid::new_v4().to_string())))
@@ -38,10 +38,10 @@ pub struct AuthedTenant {
 }
 
 impl FromRequestParts<Arc<Gateway>> for AuthedTenant {
-    type Rejection = ApiFailure;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, gateway: &Arc<Gateway>) -> Result<Self, Self::Rejection> {
-        let RequestId(request_id) = RequestId::from_request_parts(parts, gateway).await?;
+        let Ok(RequestId(request_id)) = RequestId::from_request_parts(parts, gateway).await;
         let state = gateway.current();
         let server = &state.config.server;
         // Absent when the limit is off, or the router is driven without the accept loop
@@ -56,7 +56,7 @@ impl FromRequestParts<Arc<Gateway>> for AuthedTenant {
                 gateway.admission.auth_blocked(client, server.auth_failure_limit, server.auth_failure_window).await;
             if let Err(retry_after_secs) = blocked {
                 crate::metrics::shed("auth_failures");
-                return Err(ApiError::RateLimited { retry_after_secs }.with_request_id(&request_id));
+                return Err(ApiError::RateLimited { retry_after_secs });
             }
         }
         let key = parts
@@ -74,7 +74,7 @@ impl FromRequestParts<Arc<Gateway>> for AuthedTenant {
             if let Some(client) = client {
                 gateway.admission.auth_failed(client, server.auth_failure_window).await;
             }
-            return Err(ApiError::Unauthenticated.with_request_id(&request_id));
+            return Err(ApiError::Unauthenticated);
         };
         tracing::Span::current().record("tenant", tenant.name.as_str());
         if let Some(label) = parts.extensions.get::<TenantLabel>() {
@@ -84,16 +84,16 @@ impl FromRequestParts<Arc<Gateway>> for AuthedTenant {
         match state.limiter.check(&tenant.name).await {
             Ok(()) => {}
             Err(Refusal::Exhausted { retry_after_secs }) => {
-                return Err(ApiError::RateLimited { retry_after_secs }.with_request_id(&request_id));
+                return Err(ApiError::RateLimited { retry_after_secs });
             }
             Err(Refusal::StoreUnavailable(why)) => {
-                return Err(ApiError::StoreUnavailable(why).with_request_id(&request_id));
+                return Err(ApiError::StoreUnavailable(why));
             }
         }
         if let Some(max) = tenant.max_concurrency {
             let Some(permit) = gateway.admission.enter_tenant(&tenant.name, max) else {
                 crate::metrics::shed("tenant_concurrency");
-                return Err(ApiError::RateLimited { retry_after_secs: 1 }.with_request_id(&request_id));
+                return Err(ApiError::RateLimited { retry_after_secs: 1 });
             };
             // The request middleware holds the slot until the response is produced.
             if let Some(slot) = parts.extensions.get::<TenantSlot>() {

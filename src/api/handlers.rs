@@ -1,4 +1,6 @@
 //! Thin handlers: parse the HTTP request, run the pipeline in `crate::update`, shape the answer.
+//! Pipeline errors become [`ApiError`]s through `?`; the request id reaches problem bodies
+//! through the request middleware.
 
 use std::sync::Arc;
 
@@ -8,8 +10,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use checkout_provider_interface::capability::{Feature, features_used};
-use checkout_provider_interface::wire::describe_request;
-use checkout_provider_interface::{Access, ProviderResponse, UnifiedSession, for_attempt};
+use checkout_provider_interface::{ProviderResponse, UnifiedSession};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -17,14 +18,15 @@ use tokio::time::Instant;
 use crate::api::body::read_json;
 use crate::api::extract::AuthedTenant;
 use crate::api::idempotent::{self, Outcome};
-use crate::api::problem::{ApiError, ApiFailure};
+use crate::api::problem::ApiError;
+pub use crate::api::respond::PROVIDER_HEADER;
+use crate::api::respond::stored_response;
 use crate::config::{Provider, Tenant};
 use crate::idempotency::{self, StoredResponse};
 use crate::ownership;
 use crate::state::{AppState, Gateway};
-use crate::update;
+use crate::{preview, update};
 
-pub const PROVIDER_HEADER: &str = "checkout-provider";
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 /// `PATCH` (and `POST`) `/v1/checkout/sessions/{id}`.
@@ -34,23 +36,22 @@ pub async fn update_session(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, ApiFailure> {
+) -> Result<Response, ApiError> {
     let AuthedTenant { tenant, request_id, state } = auth;
-    let fail = |e: ApiError| e.with_request_id(&request_id);
-    let include_raw = include_provider_data(query.as_deref()).map_err(fail)?;
+    let include_raw = include_provider_data(query.as_deref())?;
     let UpdateRequest { provider, session_id, client_key, body } =
-        read_update(&state, &tenant, path, &headers, body).await.map_err(fail)?;
+        read_update(&state, &tenant, path, &headers, body).await?;
     // Only keyed requests need the fingerprint (a hash of the canonical body).
     let fingerprint =
         client_key.as_ref().map(|_| idempotency::fingerprint("PATCH", &session_id, &provider.name, &body));
-    let typed = update::validate(&state, &body).map_err(fail)?;
+    let typed = update::validate(&state, &body)?;
     // Count what the tenant sends, whether or not this provider can take it (the switch report).
     let features: Vec<Feature> = features_used(&typed).into_iter().map(|u| u.feature).collect();
     state.usage.record(&tenant.name, &features).await;
-    let prepared = update::fit(&provider, body, typed, tenant.on_unsupported).map_err(fail)?;
+    let prepared = update::fit(&provider, body, typed, tenant.on_unsupported)?;
     let owner = ownership::owner(&provider, &tenant);
     if let Some(owner) = owner {
-        owner.check_update(&prepared.update, provider.kind).map_err(fail)?;
+        owner.check_update(prepared.update(), provider.kind)?;
     }
     let forwarded_key = forwarded_idempotency_key(&tenant, client_key.as_deref());
     let ctx = update::context(&session_id, &request_id, &forwarded_key);
@@ -63,18 +64,21 @@ pub async fn update_session(
                 Outcome { response, reached_provider: true, transient: false }
             }
             Err(error) => {
-                let reached_provider = matches!(error, ApiError::Provider { .. });
-                let transient = error.retryable();
-                Outcome { response: error.with_request_id(&request_id).to_stored(), reached_provider, transient }
+                let reached_provider = error.reached_provider();
+                let error = ApiError::from(error);
+                error.log();
+                // Rendered with the request id now: a replay shows the id of the request that
+                // produced the answer.
+                Outcome { response: error.to_stored(&request_id), reached_provider, transient: error.retryable() }
             }
         }
     };
     Ok(match client_key {
         Some(key) => {
             let fingerprint = fingerprint.unwrap_or_default();
-            idempotent::run(&state, &tenant.name, &key, &fingerprint, &request_id, work).await
+            idempotent::run(&state, &tenant.name, &key, &fingerprint, work).await
         }
-        None => idempotent::respond(work().await.response, false),
+        None => stored_response(work().await.response, false),
     })
 }
 
@@ -106,17 +110,16 @@ pub async fn retrieve_session(
     path: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Result<Response, ApiFailure> {
+) -> Result<Response, ApiError> {
     let AuthedTenant { tenant, request_id, state } = auth;
-    let fail = |e: ApiError| e.with_request_id(&request_id);
-    let provider = resolve_provider(&state, &tenant, &headers).map_err(fail)?;
-    let session_id = session_id(path, &provider).map_err(fail)?;
-    let include_raw = include_provider_data(query.as_deref()).map_err(fail)?;
+    let provider = resolve_provider(&state, &tenant, &headers)?;
+    let session_id = session_id(path, &provider)?;
+    let include_raw = include_provider_data(query.as_deref())?;
     let ctx = update::context(&session_id, &request_id, &uuid::Uuid::new_v4().to_string());
     let deadline = Instant::now() + state.config.server.deadline;
     let owner = ownership::owner(&provider, &tenant);
-    let (session, raw) = update::retrieve(&state, &provider, owner, &ctx, deadline).await.map_err(fail)?;
-    Ok(idempotent::respond(session_stored(&state, &provider, session, &raw, include_raw), false))
+    let (session, raw) = update::retrieve(&state, &provider, owner, &ctx, deadline).await?;
+    Ok(stored_response(session_stored(&state, &provider, session, &raw, include_raw), false))
 }
 
 /// `POST /v1/checkout/sessions/{id}/preview`: the provider request(s) an update would send,
@@ -126,65 +129,20 @@ pub async fn preview_update(
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, ApiFailure> {
+) -> Result<Response, ApiError> {
     let AuthedTenant { tenant, request_id, state } = auth;
-    let fail = |e: ApiError| e.with_request_id(&request_id);
     let UpdateRequest { provider, session_id, client_key, body } =
-        read_update(&state, &tenant, path, &headers, body).await.map_err(fail)?;
-    let prepared = update::prepare(&state, &provider, body, tenant.on_unsupported).map_err(fail)?;
+        read_update(&state, &tenant, path, &headers, body).await?;
+    let prepared = update::prepare(&state, &provider, body, tenant.on_unsupported)?;
     if let Some(owner) = ownership::owner(&provider, &tenant) {
-        owner.check_update(&prepared.update, provider.kind).map_err(fail)?;
+        owner.check_update(prepared.update(), provider.kind)?;
     }
     let forwarded_key = forwarded_idempotency_key(&tenant, client_key.as_deref());
     let ctx = update::context(&session_id, &request_id, &forwarded_key);
-    let preview = preview(&state, &provider, &prepared, &ctx).map_err(fail)?;
+    let preview = preview::preview(&state, &provider, &prepared, &ctx)?;
     let mut response = Json(preview).into_response();
     set_provider_header(&mut response, &provider);
     Ok(response)
-}
-
-/// The provider calls an update would make, as JSON (also used by `checkout-gateway translate`).
-pub fn preview(
-    state: &AppState,
-    provider: &Provider,
-    prepared: &update::Prepared,
-    ctx: &checkout_provider_interface::Context,
-) -> Result<Value, ApiError> {
-    let adapter = provider.adapter.as_ref();
-    let mut calls = Vec::new();
-    let mut notes = Vec::new();
-    let describe = |request: &checkout_provider_interface::ProviderRequest, purpose: &str| {
-        let mut call = describe_request(request, true);
-        if let Some(object) = call.as_object_mut() {
-            let path = object.get("path").and_then(Value::as_str).unwrap_or("/").to_owned();
-            object.insert("url".to_owned(), Value::String(format!("{}{path}", provider.base_url)));
-            object.insert("purpose".to_owned(), Value::String(purpose.to_owned()));
-        }
-        call
-    };
-    let to_api = |e| update::adapter_error(state, provider, e, None);
-    // As the first attempt would send them: per-attempt credentials minted (and redacted).
-    let read = || for_attempt(adapter, adapter.build_retrieve(ctx)?, Access::Read, ctx, 1);
-    if prepared.nothing_to_send {
-        calls.push(describe(&read().map_err(to_api)?, "read (nothing left to update)"));
-    } else {
-        if adapter.needs_current_state(&prepared.update) {
-            calls.push(describe(&read().map_err(to_api)?, "read the current state"));
-            notes.push("the update is built against the current state read first; shown here against an empty state");
-        }
-        let update = adapter
-            .build_update(&prepared.update, None, ctx)
-            .and_then(|request| for_attempt(adapter, request, Access::Write, ctx, 1))
-            .map_err(to_api)?;
-        calls.push(describe(&update, "update"));
-    }
-    Ok(json!({
-        "provider": provider.name,
-        "provider_kind": provider.kind,
-        "requests": calls,
-        "notes": notes,
-        "warnings": prepared.warnings,
-    }))
 }
 
 /// `GET /v1/providers`: the tenant's providers and their capability matrix.
@@ -196,7 +154,7 @@ pub async fn list_providers(auth: AuthedTenant) -> Json<Value> {
         .iter()
         .filter_map(|name| state.provider(name))
         .map(|provider| {
-            let capabilities = provider.adapter.capabilities();
+            let capabilities = provider.factory.capabilities;
             let matrix: Vec<Value> = Feature::ALL
                 .iter()
                 .map(|feature| {
@@ -263,16 +221,6 @@ pub async fn readiness_detail(State(gateway): State<Arc<Gateway>>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// `GET /problems/{code}`.
-pub async fn explain_problem(
-    Path(code): Path<String>,
-    request_id: crate::api::extract::RequestId,
-) -> Result<Response, ApiFailure> {
-    crate::api::problems::explain(&code)
-        .map(|body| Json(body).into_response())
-        .ok_or_else(|| ApiError::NotFound.with_request_id(&request_id.0))
-}
-
 fn resolve_provider(state: &AppState, tenant: &Tenant, headers: &HeaderMap) -> Result<Arc<Provider>, ApiError> {
     let name = match headers.get(PROVIDER_HEADER) {
         None => tenant.provider.as_str(),
@@ -289,7 +237,7 @@ fn resolve_provider(state: &AppState, tenant: &Tenant, headers: &HeaderMap) -> R
     let provider = state
         .provider(name)
         .cloned()
-        .ok_or_else(|| ApiError::Internal(format!("tenant names unknown provider {name}")))?;
+        .ok_or_else(|| ApiError::internal(format!("tenant names unknown provider {name}")))?;
     tracing::Span::current().record("provider", provider.name.as_str());
     Ok(provider)
 }
@@ -308,7 +256,8 @@ fn session_id(path: Result<Path<String>, PathRejection>, provider: &Provider) ->
     provider
         .adapter
         .check_session_id(&id)
-        .map_err(|why| ApiError::InvalidSessionId(format!("{}: {why}", provider.kind)))?;
+        // The provider's text names its kind already ("<kind> session ids are …"): no prefix.
+        .map_err(|why| ApiError::InvalidSessionId(why.to_string()))?;
     Ok(id)
 }
 

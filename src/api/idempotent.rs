@@ -6,16 +6,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderName, HeaderValue, StatusCode};
 use tokio::time::Instant;
 
 use crate::api::problem::ApiError;
+pub use crate::api::respond::REPLAYED_HEADER;
+use crate::api::respond::stored_response;
 use crate::idempotency::{Claim, ClaimGuard, ClaimToken, Fence, StoreKey, StoredResponse};
 use crate::state::AppState;
 
-pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// A waiting request looks at an in-flight key again after this pause, doubled after every look
 /// up to `LONGEST_PAUSE`: about 10 looks in its first 3 s instead of 2 commands every 25 ms
 /// (finding 18), for at most `LONGEST_PAUSE` of extra latency once the first request finishes.
@@ -33,14 +32,7 @@ pub struct Outcome {
 }
 
 /// Run `work` at most once per (tenant, client key, fingerprint).
-pub async fn run<F, Fut>(
-    state: &AppState,
-    tenant: &str,
-    client_key: &str,
-    fingerprint: &str,
-    request_id: &str,
-    work: F,
-) -> Response
+pub async fn run<F, Fut>(state: &AppState, tenant: &str, client_key: &str, fingerprint: &str, work: F) -> Response
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Outcome>,
@@ -50,9 +42,9 @@ where
         Ok(token) => token,
         Err(Answered::Replay(stored)) => {
             crate::metrics::replay(tenant);
-            return respond(stored, true);
+            return stored_response(stored, true);
         }
-        Err(Answered::Refused(error)) => return error.with_request_id(request_id).into_response(),
+        Err(Answered::Refused(error)) => return error.into_response(),
     };
     // From here until the outcome is recorded, a cancelled handler gives the key back.
     let claim = ClaimGuard::new(Arc::clone(&state.store), key, token);
@@ -71,7 +63,7 @@ where
         }
         Err(error) => tracing::warn!(error = %error, "idempotency store could not record the outcome"),
     }
-    respond(outcome.response, false)
+    stored_response(outcome.response, false)
 }
 
 /// How a claim ended without the key being ours.
@@ -103,19 +95,4 @@ async fn claim_or_wait(state: &AppState, key: &StoreKey, fingerprint: &str) -> R
             Err(error) => return Err(Answered::Refused(ApiError::StoreUnavailable(error.to_string()))),
         }
     }
-}
-
-/// Turn a stored (or fresh) outcome into the HTTP response.
-pub fn respond(stored: StoredResponse, replayed: bool) -> Response {
-    let mut response = Response::new(Body::from(stored.body));
-    *response.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for (name, value) in stored.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    if replayed {
-        response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
-    }
-    response
 }

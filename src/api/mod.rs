@@ -1,6 +1,5 @@
 //! The HTTP API: routes and the middleware stack, read top to bottom.
 
-pub mod admission;
 pub mod body;
 pub mod body_deadline;
 pub mod compat;
@@ -11,7 +10,7 @@ pub mod openapi;
 pub mod passthrough;
 pub mod problem;
 pub mod problems;
-pub mod rate_limit;
+pub mod respond;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,9 +24,10 @@ use http::HeaderValue;
 use tower::ServiceBuilder;
 use tracing::Instrument;
 
-use crate::api::admission::TenantSlot;
+use crate::admission::TenantSlot;
 use crate::api::extract::{RequestId, TenantLabel};
-use crate::api::problem::ApiError;
+use crate::api::problem::{ApiError, fill_request_id};
+use crate::api::respond::PROVIDER_HEADER;
 use crate::state::Gateway;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -49,24 +49,27 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/providers/compatibility", get(compat::report))
         .route(passthrough::ROUTE, axum::routing::any(passthrough::forward))
         .route("/openapi.json", get(openapi::serve))
-        .route("/problems/{code}", get(handlers::explain_problem))
+        .route("/problems/{code}", get(problems::serve))
         .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&gateway), admit));
     // Probes (and metrics) are never shed: an orchestrator must see a busy gateway as alive.
     let mut probes = Router::new().route("/healthz", get(handlers::healthz)).route("/readyz", get(handlers::readyz));
     if metrics_here {
         probes = probes.route("/metrics", get(handlers::metrics));
     }
-    api.merge(probes)
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(
-            ServiceBuilder::new()
-                // Every response carries X-Request-Id and runs inside a span that has it.
-                .layer(axum::middleware::from_fn(request_span))
-                // A panic is a bug, but the client still gets problem+json, not a dropped connection.
-                .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response)),
-        )
-        .with_state(gateway)
+    let routes = api.merge(probes).fallback(not_found).method_not_allowed_fallback(method_not_allowed);
+    with_request_layers(routes).with_state(gateway)
+}
+
+/// The outermost layers of the API: every response carries X-Request-Id and runs inside a span
+/// that has it; every problem body carries the same id (also the shedding 503 and the panic
+/// 500, which the inner layers produce).
+fn with_request_layers<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(request_span))
+            // A panic is a bug, but the client still gets problem+json, not a dropped connection.
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response)),
+    )
 }
 
 /// The admin listener (`server.admin_listen`): metrics and the detailed readiness, for the
@@ -77,6 +80,7 @@ pub fn admin_router(gateway: Arc<Gateway>) -> Router {
         .route("/readyz", get(handlers::readiness_detail))
         .route("/healthz", get(handlers::healthz))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(admin_request_id))
         .with_state(gateway)
 }
 
@@ -90,8 +94,7 @@ async fn admit(State(gateway): State<Arc<Gateway>>, mut request: Request, next: 
     };
     let Some(permit) = gateway.admission.enter(max_concurrency) else {
         crate::metrics::shed("global");
-        let request_id = request.extensions().get::<RequestId>().map_or("", |id| id.0.as_str());
-        return ApiError::Overloaded.with_request_id(request_id).into_response();
+        return ApiError::Overloaded.into_response();
     };
     let tenant_slot = TenantSlot::default();
     request.extensions_mut().insert(tenant_slot.clone());
@@ -132,24 +135,63 @@ async fn request_span(mut request: Request, next: Next) -> Response {
     let status = response.status().as_u16();
     span.record("status", status);
     span.record("latency_ms", started.elapsed().as_millis());
-    let provider = response.headers().get(handlers::PROVIDER_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let provider = response.headers().get(PROVIDER_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let tenant = tenant.0.get().map_or("", String::as_str);
     crate::metrics::request(tenant, provider, &route, status, started.elapsed());
     span.in_scope(|| tracing::info!(status, "request finished"));
+    fill_request_id(&mut response, &request_id);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     response
 }
 
-async fn not_found(request_id: RequestId) -> Response {
-    ApiError::NotFound.with_request_id(&request_id.0).into_response()
+/// The admin listener has no request span; its problem bodies still get an id of their own.
+async fn admin_request_id(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    fill_request_id(&mut response, &uuid::Uuid::new_v4().to_string());
+    response
 }
 
-async fn method_not_allowed(request_id: RequestId) -> Response {
-    ApiError::MethodNotAllowed.with_request_id(&request_id.0).into_response()
+async fn not_found() -> ApiError {
+    ApiError::NotFound
 }
 
-fn panic_response(_: Box<dyn std::any::Any + Send>) -> Response {
-    ApiError::Internal("handler panicked".to_owned()).with_request_id("").into_response()
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// The panic's message, when it has one, is logged as the cause (it names a bug, not a secret).
+fn panic_response(payload: Box<dyn std::any::Any + Send>) -> Response {
+    let message = match payload.downcast::<String>() {
+        Ok(text) => *text,
+        Err(payload) => payload.downcast_ref::<&str>().map_or("no message", |text| text).to_owned(),
+    };
+    ApiError::Internal { what: "handler panicked".to_owned(), cause: Some(message.into()) }.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_500_problem_with_the_request_id() {
+        async fn boom() -> &'static str {
+            panic!("a bug")
+        }
+        let routes: Router = Router::new().route("/boom", get(boom));
+        let request = Request::builder().uri("/boom").header(REQUEST_ID_HEADER, "rid-panic").body(Body::empty());
+        let response = with_request_layers(routes).oneshot(request.unwrap()).await.unwrap();
+        assert_eq!(response.status(), 500);
+        assert_eq!(response.headers()[REQUEST_ID_HEADER], "rid-panic");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["code"], "internal_error");
+        assert_eq!(problem["request_id"], "rid-panic");
+        assert!(!problem.to_string().contains("a bug"), "the panic message is logged, not shown");
+    }
 }

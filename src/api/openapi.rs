@@ -11,6 +11,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
 use crate::api::problem::Problem;
+use crate::errors::ErrorCode;
 use crate::state::Gateway;
 
 pub async fn serve(State(gateway): State<Arc<Gateway>>) -> Json<Value> {
@@ -103,13 +104,14 @@ fn responses() -> Value {
     })
 }
 
-/// The statuses each operation can answer, with the problem codes behind them.
+/// The statuses each operation can answer, with the problem codes behind them (from the one
+/// error table, so the document cannot list a code with another status than it is sent with).
 fn error_responses(statuses: &[u16]) -> Map<String, Value> {
     statuses
         .iter()
         .map(|status| {
             let codes: Vec<&str> =
-                crate::api::problems::CATALOG.iter().filter(|(_, s, ..)| s == status).map(|(code, ..)| *code).collect();
+                ErrorCode::ALL.into_iter().filter(|code| code.status() == *status).map(ErrorCode::as_str).collect();
             (status.to_string(), problem(&format!("Problem: {}", codes.join(", "))))
         })
         .collect()

@@ -26,14 +26,16 @@ use percent_encoding::percent_decode_str;
 use tokio::time::Instant;
 
 use crate::api::extract::AuthedTenant;
-use crate::api::handlers::{IDEMPOTENCY_HEADER, PROVIDER_HEADER, forwarded_idempotency_key};
-use crate::api::problem::{ApiError, ApiFailure};
+use crate::api::handlers::{IDEMPOTENCY_HEADER, forwarded_idempotency_key};
+use crate::api::problem::ApiError;
+use crate::api::respond::PROVIDER_HEADER;
 use crate::config::{Provider, Tenant};
 use crate::dispatch::stream::{BodyFailure, BodyProgress, StreamedRequest};
 use crate::dispatch::{DispatchError, REQUEST_ID_HEADER};
+use crate::failure::ProviderRef;
 use crate::passthrough::{AllowRule, Scrubber, client_body, forward_path, headers};
 use crate::state::AppState;
-use crate::update::{self, provider_ref};
+use crate::update;
 
 /// The route, and the prefix its handler strips from the raw path.
 pub const ROUTE: &str = "/v1/passthrough/{provider}/{*path}";
@@ -47,19 +49,18 @@ pub async fn forward(
     uri: Uri,
     client_headers: HeaderMap,
     body: Body,
-) -> Result<Response, ApiFailure> {
+) -> Result<Response, ApiError> {
     let AuthedTenant { tenant, request_id, state } = auth;
-    let fail = |e: ApiError| e.with_request_id(&request_id);
     let (name, rest) = uri.path().strip_prefix(PREFIX).and_then(|p| p.split_once('/')).unwrap_or_default();
-    let provider = allowed_provider(&state, &tenant, name).map_err(fail)?;
-    let path = forward_path(rest).map_err(|why| fail(ApiError::InvalidPassthroughPath(why)))?;
+    let provider = allowed_provider(&state, &tenant, name)?;
+    let path = forward_path(rest).map_err(|why| ApiError::InvalidPassthroughPath(why.to_string()))?;
     let admitting: Vec<&AllowRule> =
         provider.passthrough.iter().filter(|rule| rule.matches(&method, &path.segments)).collect();
     if admitting.is_empty() {
-        return Err(fail(ApiError::PassthroughNotAllowed(format!(
+        return Err(ApiError::PassthroughNotAllowed(format!(
             "{method} {} is not in the passthrough allow-list of provider `{}`",
             path.raw, provider.name
-        ))));
+        )));
     }
     let limit = state.config.server.max_body_bytes;
     // RFC 9110 §9.3.1-2: content in a GET or HEAD has no defined meaning. It is not forwarded,
@@ -67,7 +68,7 @@ pub async fn forward(
     let takes_body = !matches!(method, Method::GET | Method::HEAD);
     let declared = declared_length(&client_headers).filter(|_| takes_body);
     if declared.is_some_and(|len| len > limit as u64) {
-        return Err(fail(ApiError::PayloadTooLarge(limit)));
+        return Err(ApiError::PayloadTooLarge(limit));
     }
     let has_body =
         takes_body && (declared.is_some_and(|len| len > 0) || client_headers.contains_key(header::TRANSFER_ENCODING));
@@ -81,17 +82,17 @@ pub async fn forward(
     let credentials = provider
         .adapter
         .auth_headers(access, &patterns, &ctx)
-        .map_err(|e| fail(update::adapter_error(&state, &provider, e, None)))?;
+        .map_err(|e| update::adapter_error(&state, &provider, e, None))?;
     let scrubber = scrubber_for(&state, &credentials);
     if !scrubber.is_usable() {
-        return Err(fail(ApiError::Internal("the credential scrubber could not be built".to_owned())));
+        return Err(ApiError::internal("the credential scrubber could not be built"));
     }
 
     let mut outgoing = headers::request_headers(&client_headers, provider.adapter.passthrough_request_headers());
     for (name, value) in &credentials {
         outgoing.insert(name.clone(), value.clone());
     }
-    let value = |text: &str| HeaderValue::from_str(text).map_err(|_| fail(ApiError::Internal("header value".into())));
+    let value = |text: &str| HeaderValue::from_str(text).map_err(|_| ApiError::internal("a header value is not valid"));
     outgoing.insert(REQUEST_ID_HEADER, value(&request_id)?);
     outgoing.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
     if client_key.is_some() {
@@ -113,13 +114,13 @@ pub async fn forward(
     let sent = state.dispatcher.send_streamed(&provider, request, deadline).await;
     // The client's own failure decides the answer, whatever the provider did meanwhile.
     if let Some(failure) = progress.failure() {
-        return Err(fail(client_body_error(failure, limit)));
+        return Err(client_body_error(failure, limit));
     }
     let answer = match sent {
         Ok(answer) => answer,
         // The provider waited for a body the client was still sending.
-        Err(DispatchError::Timeout) if !progress.is_complete() => return Err(fail(ApiError::RequestTimeout)),
-        Err(error) => return Err(fail(dispatch_error(&state, &provider, error))),
+        Err(DispatchError::Timeout) if !progress.is_complete() => return Err(ApiError::RequestTimeout),
+        Err(error) => return Err(update::dispatch_error(&state, &provider, error).into()),
     };
     // The provider's answer, its head read and its body not yet: the one place to look at it
     // (status, headers, or the body buffered within `max_response_bytes`) before any of it
@@ -128,11 +129,11 @@ pub async fn forward(
         // Another tenant's session must look like no session (issue 13): read the body first.
         Some(owner) => {
             let limit = state.config.server.max_response_bytes;
-            crate::ownership::checked_answer(owner, &provider, answer, limit, deadline).await.map_err(fail)?
+            crate::ownership::checked_answer(owner, &provider, answer, limit, deadline).await?
         }
         None => answer,
     };
-    respond(&state, &provider, &method, answer, scrubber).map_err(fail)
+    respond(&state, &provider, &method, answer, scrubber)
 }
 
 /// The provider named in the path, if the tenant may use it (unknown names get the same 403,
@@ -181,25 +182,6 @@ fn client_body_error(failure: BodyFailure, limit: usize) -> ApiError {
     }
 }
 
-fn dispatch_error(state: &AppState, provider: &Provider, error: DispatchError) -> ApiError {
-    let provider_ref = provider_ref(provider);
-    match error {
-        DispatchError::Timeout => ApiError::ProviderTimeout { provider: provider_ref },
-        DispatchError::Unreachable { detail } => {
-            ApiError::ProviderUnavailable { provider: provider_ref, detail: state.scrub(&detail), retry_after_secs: 1 }
-        }
-        error @ DispatchError::CircuitOpen { retry_after } => ApiError::ProviderUnavailable {
-            provider: provider_ref,
-            detail: error.to_string(),
-            retry_after_secs: retry_after.as_secs().max(1),
-        },
-        DispatchError::Prepare(error) => update::adapter_error(state, provider, error, None),
-        error @ (DispatchError::ResponseTooLarge { .. } | DispatchError::Transport { .. }) => {
-            ApiError::ProviderUnparseable { provider: provider_ref, detail: state.scrub(&error.to_string()) }
-        }
-    }
-}
-
 /// The provider's answer, streamed back with its status, its end-to-end headers (none holding
 /// a secret), `Checkout-Provider`, and a scrubbed body bounded by `server.max_response_bytes`.
 fn respond(
@@ -210,7 +192,7 @@ fn respond(
     scrubber: Scrubber,
 ) -> Result<Response, ApiError> {
     let limit = state.config.server.max_response_bytes;
-    let unusable = |detail: String| ApiError::ProviderUnparseable { provider: provider_ref(provider), detail };
+    let unusable = |detail: String| ApiError::ProviderUnparseable { provider: ProviderRef::of(provider), detail };
     let declared = declared_length(answer.headers());
     if *method != Method::HEAD && declared.is_some_and(|len| len > limit as u64) {
         return Err(unusable(format!("the provider's response exceeds {limit} bytes")));

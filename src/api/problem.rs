@@ -1,29 +1,27 @@
 //! The one error type of the HTTP layer and its problem+json rendering (RFC 9457, DESIGN §4).
+//! `ApiError` is a response itself; the request id is filled into its body by the request
+//! middleware ([`fill_request_id`]), so no handler has to carry it to every error.
 
+use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use checkout_provider_interface::{FailureClass, FieldProblem, ProviderFailure};
 use http::{StatusCode, header};
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::api::respond::{PROVIDER_HEADER, stored_response};
+use crate::errors::{ErrorCode, MAX_PROBLEMS, excerpt};
+pub use crate::failure::ProviderRef;
+use crate::failure::{Cause, UpdateError};
+use crate::idempotency::StoredResponse;
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// DESIGN §4: an answer lists at most this many problems and says `truncated` beyond.
-pub const MAX_PROBLEMS: usize = 100;
-/// The longest excerpt of client input a detail quotes, in characters (then `…`).
-pub const EXCERPT_CHARS: usize = 80;
 /// Bounds on every text an answer carries, whatever produced it (a backstop: the producers
 /// already quote client input only as an excerpt).
 const MAX_DETAIL_CHARS: usize = 1_000;
 const MAX_FIELD_DETAIL_CHARS: usize = 300;
 const MAX_POINTER_BYTES: usize = 256;
-
-/// Which configured provider an error concerns.
-#[derive(Debug, Clone)]
-pub struct ProviderRef {
-    pub name: String,
-    pub kind: &'static str,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -73,12 +71,17 @@ pub enum ApiError {
     ProviderUnavailable { provider: ProviderRef, detail: String, retry_after_secs: u64 },
     #[error("{} did not answer within the deadline", .provider.name)]
     ProviderTimeout { provider: ProviderRef },
-    #[error("internal error")]
-    Internal(String),
+    /// The gateway's own fault; `what` and `cause` are logged, never shown.
+    #[error("internal error: {what}")]
+    Internal {
+        what: String,
+        #[source]
+        cause: Option<Cause>,
+    },
 }
 
 /// A problem+json body.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Problem {
     /// `/problems/{code}`.
     #[serde(rename = "type")]
@@ -97,14 +100,14 @@ pub struct Problem {
     pub retryable: bool,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ProblemField {
     pub pointer: String,
     pub detail: String,
 }
 
 /// The provider's own account of an error, beside our stable code.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ProviderProblem {
     pub name: String,
     pub kind: String,
@@ -116,59 +119,44 @@ pub struct ProviderProblem {
 }
 
 impl ApiError {
-    /// The stable code (DESIGN §4).
-    pub fn code(&self) -> &'static str {
+    /// A gateway fault with nothing underneath it.
+    pub fn internal(what: impl Into<String>) -> Self {
+        Self::Internal { what: what.into(), cause: None }
+    }
+
+    /// The stable code (DESIGN §4); its status and title come from the one table in
+    /// `crate::errors`.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::MalformedJson(_) => "malformed_json",
-            Self::InvalidSessionId(_) => "invalid_session_id",
-            Self::InvalidIdempotencyKey => "invalid_idempotency_key",
-            Self::Unauthenticated => "unauthenticated",
-            Self::ProviderNotAllowed(_) => "provider_not_allowed",
-            Self::PassthroughNotAllowed(_) => "passthrough_not_allowed",
-            Self::InvalidPassthroughPath(_) => "invalid_passthrough_path",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::ValidationFailed(_) => "validation_failed",
-            Self::UnsupportedField { .. } => "unsupported_field",
-            Self::IdempotencyKeyInUse => "idempotency_key_in_use",
-            Self::IdempotencyKeyReused => "idempotency_key_reused",
-            Self::StoreUnavailable(_) => "store_unavailable",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Overloaded => "overloaded",
-            Self::RequestTimeout => "request_timeout",
-            Self::Provider { failure, .. } => failure.class.code(),
-            Self::ProviderUnparseable { .. } => "provider_error",
-            Self::ProviderUnavailable { .. } => "provider_unavailable",
-            Self::ProviderTimeout { .. } => "provider_timeout",
-            Self::Internal(_) => "internal_error",
+            Self::MalformedJson(_) => ErrorCode::MalformedJson,
+            Self::InvalidSessionId(_) => ErrorCode::InvalidSessionId,
+            Self::InvalidIdempotencyKey => ErrorCode::InvalidIdempotencyKey,
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::ProviderNotAllowed(_) => ErrorCode::ProviderNotAllowed,
+            Self::PassthroughNotAllowed(_) => ErrorCode::PassthroughNotAllowed,
+            Self::InvalidPassthroughPath(_) => ErrorCode::InvalidPassthroughPath,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::ValidationFailed(_) => ErrorCode::ValidationFailed,
+            Self::UnsupportedField { .. } => ErrorCode::UnsupportedField,
+            Self::IdempotencyKeyInUse => ErrorCode::IdempotencyKeyInUse,
+            Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            Self::StoreUnavailable(_) => ErrorCode::StoreUnavailable,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Overloaded => ErrorCode::Overloaded,
+            Self::RequestTimeout => ErrorCode::RequestTimeout,
+            Self::Provider { failure, .. } => ErrorCode::for_failure(failure.class),
+            Self::ProviderUnparseable { .. } => ErrorCode::ProviderError,
+            Self::ProviderUnavailable { .. } => ErrorCode::ProviderUnavailable,
+            Self::ProviderTimeout { .. } => ErrorCode::ProviderTimeout,
+            Self::Internal { .. } => ErrorCode::InternalError,
         }
     }
 
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::MalformedJson(_) | Self::InvalidSessionId(_) | Self::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::ProviderNotAllowed(_) | Self::PassthroughNotAllowed(_) => StatusCode::FORBIDDEN,
-            Self::InvalidPassthroughPath(_) => StatusCode::BAD_REQUEST,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::ValidationFailed(_) | Self::UnsupportedField { .. } | Self::IdempotencyKeyReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            Self::IdempotencyKeyInUse => StatusCode::CONFLICT,
-            Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Overloaded | Self::ProviderUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::Provider { failure, .. } => failure_status(failure.class),
-            Self::ProviderUnparseable { .. } => StatusCode::BAD_GATEWAY,
-            Self::ProviderTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.code().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     /// Whether the same request may succeed later.
@@ -197,7 +185,7 @@ impl ApiError {
             | Self::ValidationFailed(_)
             | Self::UnsupportedField { .. }
             | Self::IdempotencyKeyReused
-            | Self::Internal(_) => false,
+            | Self::Internal { .. } => false,
         }
     }
 
@@ -264,7 +252,7 @@ impl ApiError {
         let code = self.code();
         let detail = match self {
             // Never show internal details to clients; they are logged with the request id.
-            Self::Internal(_) => "an unexpected error occurred; report the request_id".to_owned(),
+            Self::Internal { .. } => "an unexpected error occurred; report the request_id".to_owned(),
             Self::Provider { failure, provider, .. } => {
                 failure.message.clone().unwrap_or_else(|| format!("{} answered {}", provider.name, failure.status))
             }
@@ -273,10 +261,10 @@ impl ApiError {
         let (errors, truncated) = self.fields();
         Problem {
             kind: format!("/problems/{code}"),
-            title: crate::api::problems::title(code).to_owned(),
-            status: self.status().as_u16(),
+            title: code.entry().title.to_owned(),
+            status: code.status(),
             detail: excerpt(&detail, MAX_DETAIL_CHARS),
-            code: code.to_owned(),
+            code: code.as_str().to_owned(),
             request_id: request_id.to_owned(),
             errors,
             truncated,
@@ -285,16 +273,92 @@ impl ApiError {
         }
     }
 
-    pub fn with_request_id(self, request_id: &str) -> ApiFailure {
-        ApiFailure { error: self, request_id: request_id.to_owned() }
+    /// The response as stored data (status, the headers DESIGN §2 lists, body) for the request
+    /// `request_id`: what the idempotency store keeps, and what `into_response` sends.
+    pub fn to_stored(&self, request_id: &str) -> StoredResponse {
+        stored_problem(self, &self.to_problem(request_id))
+    }
+
+    /// Log the error once, at the level its class deserves: the gateway's own faults with their
+    /// cause, other server-side failures as warnings, refusals as information.
+    pub fn log(&self) {
+        let code = self.code().as_str();
+        match self {
+            Self::Internal { what, cause } => match cause {
+                Some(cause) => tracing::error!(code, detail = %what, cause = %chain(cause.as_ref()), "request failed"),
+                None => tracing::error!(code, detail = %what, "request failed"),
+            },
+            error if error.status().is_server_error() => tracing::warn!(code, detail = %error, "request failed"),
+            _ => tracing::info!(code, "request refused"),
+        }
     }
 }
 
-/// `text` cut after `max_chars` characters, marked with `…` when cut.
-pub fn excerpt(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
+/// `error`'s message followed by each of its sources'.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn stored_problem(error: &ApiError, problem: &Problem) -> StoredResponse {
+    let mut headers = vec![(header::CONTENT_TYPE.as_str().to_owned(), PROBLEM_JSON.to_owned())];
+    if let Some(seconds) = error.retry_after_secs() {
+        headers.push((header::RETRY_AFTER.as_str().to_owned(), seconds.to_string()));
+    }
+    if let Some(provider) = &problem.provider {
+        headers.push((PROVIDER_HEADER.to_owned(), provider.name.clone()));
+    }
+    StoredResponse { status: problem.status, headers, body: serde_json::to_vec(problem).unwrap_or_default() }
+}
+
+impl From<UpdateError> for ApiError {
+    fn from(error: UpdateError) -> Self {
+        match error {
+            UpdateError::InvalidSessionId(why) => Self::InvalidSessionId(why),
+            UpdateError::ValidationFailed(problems) => Self::ValidationFailed(problems),
+            UpdateError::UnsupportedField { provider, problems } => Self::UnsupportedField { provider, problems },
+            UpdateError::Provider { provider, failure, retry_after_secs } => {
+                Self::Provider { provider, failure, retry_after_secs }
+            }
+            UpdateError::ProviderUnparseable { provider, detail } => Self::ProviderUnparseable { provider, detail },
+            UpdateError::ProviderUnavailable { provider, detail, retry_after_secs } => {
+                Self::ProviderUnavailable { provider, detail, retry_after_secs }
+            }
+            UpdateError::ProviderTimeout { provider } => Self::ProviderTimeout { provider },
+            UpdateError::Internal { what, cause } => Self::Internal { what, cause },
+        }
+    }
+}
+
+/// A problem body still waiting for its request id: `ApiError::into_response` leaves it on the
+/// response, [`fill_request_id`] writes the body again with the id.
+#[derive(Clone)]
+struct UnfilledProblem(Problem);
+
+impl IntoResponse for ApiError {
+    /// Rendered without a request id (the error does not know it); the request middleware fills
+    /// it in. A response that never passes that middleware still is complete problem+json.
+    fn into_response(self) -> Response {
+        self.log();
+        let problem = self.to_problem("");
+        let mut response = stored_response(stored_problem(&self, &problem), false);
+        response.extensions_mut().insert(UnfilledProblem(problem));
+        response
+    }
+}
+
+/// Write `request_id` into the problem body of `response`, if it is one that still lacks it.
+pub fn fill_request_id(response: &mut Response, request_id: &str) {
+    if let Some(UnfilledProblem(mut problem)) = response.extensions_mut().remove::<UnfilledProblem>() {
+        problem.request_id = request_id.to_owned();
+        *response.body_mut() = Body::from(serde_json::to_vec(&problem).unwrap_or_default());
+        response.headers_mut().remove(header::CONTENT_LENGTH);
     }
 }
 
@@ -308,51 +372,34 @@ fn bounded_pointer(pointer: &str) -> &str {
     shown
 }
 
-fn failure_status(class: FailureClass) -> StatusCode {
-    match class {
-        FailureClass::Rejected | FailureClass::IdempotencyConflict => StatusCode::UNPROCESSABLE_ENTITY,
-        FailureClass::NotFound => StatusCode::NOT_FOUND,
-        FailureClass::NotUpdatable | FailureClass::Conflict | FailureClass::KeyInUse => StatusCode::CONFLICT,
-        FailureClass::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        FailureClass::Authentication | FailureClass::Server | FailureClass::Unexpected => StatusCode::BAD_GATEWAY,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gateways_own_fault_is_a_500_that_shows_no_cause() {
+        let cause: Cause = "signing key rejected: key material sk_live_secret".into();
+        let error = ApiError::from(UpdateError::Internal {
+            what: "the JWT could not be signed".to_owned(),
+            cause: Some(cause),
+        });
+        let problem = error.to_problem("rid-1");
+        assert_eq!((problem.status, problem.code.as_str()), (500, "internal_error"));
+        assert_eq!(problem.request_id, "rid-1");
+        assert!(!problem.retryable);
+        let shown = serde_json::to_string(&problem).unwrap();
+        assert!(!shown.contains("signing") && !shown.contains("JWT"), "{shown}");
+        assert!(std::error::Error::source(&error).is_some(), "the cause stays attached for the log");
     }
-}
 
-/// An [`ApiError`] bound to the request it ended; the only error handlers return.
-#[derive(Debug)]
-pub struct ApiFailure {
-    pub error: ApiError,
-    pub request_id: String,
-}
-
-impl ApiFailure {
-    /// The response as stored data (status, the headers DESIGN §2 lists, body), for the
-    /// idempotency store; `into_response` renders the same thing.
-    pub fn to_stored(&self) -> crate::idempotency::StoredResponse {
-        let problem = self.error.to_problem(&self.request_id);
-        let mut headers = vec![(header::CONTENT_TYPE.as_str().to_owned(), PROBLEM_JSON.to_owned())];
-        if let Some(seconds) = self.error.retry_after_secs() {
-            headers.push((header::RETRY_AFTER.as_str().to_owned(), seconds.to_string()));
-        }
-        if let Some(provider) = &problem.provider {
-            headers.push((crate::api::handlers::PROVIDER_HEADER.to_owned(), provider.name.clone()));
-        }
-        crate::idempotency::StoredResponse {
-            status: self.error.status().as_u16(),
-            headers,
-            body: serde_json::to_vec(&problem).unwrap_or_default(),
-        }
-    }
-}
-
-impl IntoResponse for ApiFailure {
-    fn into_response(self) -> Response {
-        let code = self.error.code();
-        match &self.error {
-            ApiError::Internal(detail) => tracing::error!(code, detail = %detail, "request failed"),
-            error if error.status().is_server_error() => tracing::warn!(code, detail = %error, "request failed"),
-            _ => tracing::info!(code, "request refused"),
-        }
-        crate::api::idempotent::respond(self.to_stored(), false)
+    #[test]
+    fn a_provider_failure_takes_status_and_title_from_the_error_table() {
+        let failure = ProviderFailure::new(FailureClass::Conflict, 409);
+        let provider = ProviderRef { name: "main".to_owned(), kind: "test" };
+        let error = ApiError::Provider { provider, failure: Box::new(failure), retry_after_secs: None };
+        let problem = error.to_problem("rid-2");
+        let entry = ErrorCode::ProviderConflict.entry();
+        assert_eq!((problem.status, problem.code.as_str(), problem.title.as_str()), (409, entry.code, entry.title));
+        assert_eq!(error.status(), StatusCode::CONFLICT);
     }
 }

@@ -11,12 +11,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use checkout_provider_interface::{Adapter, ProviderSetup, Simulator};
+use checkout_provider_interface::{Adapter, ProviderFactory, ProviderSetup, Simulator};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 pub use raw::{LogFormat, OnUnsupported, RawIdempotency as IdempotencyConfig, StoreErrorPolicy, StoreKind};
 use raw::{RawConfig, RawProvider, RawTenant};
 use secrets::StartupSecrets;
+pub use sharing::OwnershipRule;
 
 /// The environment prefix for overrides: `CHECKOUT_GATEWAY__SERVER__LISTEN=…`.
 pub const ENV_PREFIX: &str = "CHECKOUT_GATEWAY__";
@@ -82,13 +83,15 @@ pub struct Provider {
     /// Without a trailing slash; adapter paths start with `/`.
     pub base_url: String,
     pub adapter: Arc<dyn Adapter>,
+    /// The kind's declarations (capability table); `kind` is `factory.kind`.
+    pub factory: &'static ProviderFactory,
     pub timeout: Duration,
     pub retry: RetryPolicy,
     pub breaker: BreakerPolicy,
     /// The passthrough allow-list (DESIGN §7); empty forwards nothing.
     pub passthrough: Vec<crate::passthrough::AllowRule>,
     /// Which tenant owns a session here; set when tenants share this entry (`crate::ownership`).
-    pub ownership: Option<crate::ownership::OwnershipRule>,
+    pub ownership: Option<OwnershipRule>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -266,6 +269,7 @@ fn build_provider(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Re
         kind: factory.kind,
         base_url,
         adapter,
+        factory,
         timeout: Duration::from_millis(raw.timeout_ms),
         retry: RetryPolicy {
             max_attempts: raw.retry.max_attempts,

@@ -6,7 +6,13 @@ use std::sync::Arc;
 
 use super::raw::{RawProvider, RawTenant};
 use super::{ConfigError, Provider, Tenant};
-use crate::ownership::OwnershipRule;
+
+/// A provider entry's rule: the session metadata key that names the owning tenant (checked by
+/// `crate::ownership`, which reads the config; the rule is config, so it lives here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnershipRule {
+    pub metadata_key: String,
+}
 
 /// DESIGN §3.1's limits on a metadata key and value: the rule's key and a tenant's value must
 /// be writable as session metadata.

@@ -4,6 +4,7 @@
 //! adapter's `retry_advice` carries provider-specific retry signals.
 
 pub mod breaker;
+pub mod progress;
 pub mod stream;
 
 use std::sync::Arc;

@@ -8,12 +8,10 @@
 //! (before any body byte). Otherwise the attempt is settled without a breaker record (a
 //! half-open probe is handed on) and labelled `client` in the metrics.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
-
 use tokio::time::Instant;
 use tracing::Instrument;
 
+pub use super::progress::{BodyFailure, BodyProgress};
 use super::{DispatchError, Dispatcher, classify, failure_label};
 use crate::config::Provider;
 
@@ -27,66 +25,6 @@ pub struct StreamedRequest {
     pub body: Option<reqwest::Body>,
     /// How far the body got; whoever streams it reports its end or its failure here.
     pub progress: BodyProgress,
-}
-
-/// Why a client's request body did not arrive whole. Each is the client's doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyFailure {
-    /// It grew past `server.max_body_bytes`.
-    TooLarge,
-    /// It was still arriving at `server.body_read_timeout_ms`.
-    Late,
-    /// The client's connection failed or closed mid-body.
-    Aborted,
-}
-
-const STREAMING: u8 = 0;
-const COMPLETE: u8 = 1;
-const TOO_LARGE: u8 = 2;
-const LATE: u8 = 3;
-const ABORTED: u8 = 4;
-
-/// Where a streamed request body stands, shared between the stream and the dispatcher. The
-/// first end reported (complete or failed) is final.
-#[derive(Debug, Clone, Default)]
-pub struct BodyProgress(Arc<AtomicU8>);
-
-impl BodyProgress {
-    /// For a request that sends no body: complete from the start.
-    pub fn none() -> Self {
-        Self(Arc::new(AtomicU8::new(COMPLETE)))
-    }
-
-    /// The body ended and every byte was handed on.
-    pub fn complete(&self) {
-        self.settle(COMPLETE);
-    }
-
-    pub fn fail(&self, why: BodyFailure) {
-        self.settle(match why {
-            BodyFailure::TooLarge => TOO_LARGE,
-            BodyFailure::Late => LATE,
-            BodyFailure::Aborted => ABORTED,
-        });
-    }
-
-    fn settle(&self, end: u8) {
-        // Only the first end counts; a later one (none is expected) changes nothing.
-        let _ = self.0.compare_exchange(STREAMING, end, Ordering::AcqRel, Ordering::Acquire);
-    }
-
-    pub fn is_complete(&self) -> bool {
-        self.0.load(Ordering::Acquire) == COMPLETE
-    }
-
-    pub fn failure(&self) -> Option<BodyFailure> {
-        match self.0.load(Ordering::Acquire) {
-            TOO_LARGE => Some(BodyFailure::TooLarge),
-            LATE => Some(BodyFailure::Late),
-            ABORTED => Some(BodyFailure::Aborted),
-            _ => None,
-        }
-    }
 }
 
 impl Dispatcher {

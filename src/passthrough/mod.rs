@@ -10,8 +10,8 @@ pub mod scrub;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
-use crate::dispatch::stream::{BodyFailure, BodyProgress};
-pub use rules::{AllowRule, ForwardPath, forward_path};
+use crate::dispatch::progress::{BodyFailure, BodyProgress};
+pub use rules::{AllowRule, ForwardPath, PathError, RuleError, forward_path};
 pub use scrub::{Scrubber, StreamError};
 
 /// The client's body as it streams to the provider, reporting to `progress` how it ended: whole,

@@ -33,40 +33,77 @@ impl fmt::Display for AllowRule {
     }
 }
 
+/// Why a `passthrough.allow` entry is refused; each says what is wrong with the entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("`{0}` is not \"METHOD /path\" (e.g. \"GET /v1/things/*\")")]
+    NotMethodAndPath(String),
+    #[error("`{0}` is not an HTTP method")]
+    NotAMethod(String),
+    #[error("`{0}` is not an upper-case HTTP method or `*`")]
+    NotUpperCase(String),
+    #[error("`{0}` must start with `/`")]
+    NotAbsolute(String),
+    #[error("`{0}`: `**` may only be the last segment")]
+    RestNotLast(String),
+    #[error("`{0}`: empty, `.` and `..` segments are not allowed")]
+    DotOrEmptySegment(String),
+    #[error("`{0}`: a segment is a literal (no `*`, `%`, `?`, `#`, `;` or spaces), `*` or a final `**`")]
+    BadLiteral(String),
+}
+
+/// Why a passthrough path is refused (answered as `400 invalid_passthrough_path`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("the provider path is empty")]
+    Empty,
+    #[error("the path has malformed percent-encoding")]
+    MalformedEscape,
+    #[error("the path is not valid percent-encoded UTF-8")]
+    NotUtf8,
+    #[error("the path has an empty segment (`//` or a trailing `/`)")]
+    EmptySegment,
+    #[error("`.` and `..` segments are refused")]
+    DotSegment,
+    #[error("an encoded `/` or `\\` inside a path segment is refused")]
+    EncodedSeparator,
+    #[error("control characters in the path are refused")]
+    ControlCharacter,
+    #[error("`;` (path parameters) in the path is refused")]
+    PathParameter,
+    #[error("an encoded `%` (`%25`, double encoding) in the path is refused")]
+    EncodedPercent,
+}
+
 impl AllowRule {
     /// Parse `"GET /v1/checkout/sessions/*"`; the error says what is wrong with it.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (method, path) = text
-            .trim()
-            .split_once(' ')
-            .ok_or_else(|| format!("`{text}` is not \"METHOD /path\" (e.g. \"GET /v1/things/*\")"))?;
+    pub fn parse(text: &str) -> Result<Self, RuleError> {
+        let (method, path) = text.trim().split_once(' ').ok_or_else(|| RuleError::NotMethodAndPath(text.to_owned()))?;
         let method = match method {
             "*" => None,
             token if !token.is_empty() && token.bytes().all(|b| b.is_ascii_uppercase()) => {
-                Some(Method::from_bytes(token.as_bytes()).map_err(|_| format!("`{token}` is not an HTTP method"))?)
+                Some(Method::from_bytes(token.as_bytes()).map_err(|_| RuleError::NotAMethod(token.to_owned()))?)
             }
-            token => return Err(format!("`{token}` is not an upper-case HTTP method or `*`")),
+            token => return Err(RuleError::NotUpperCase(token.to_owned())),
         };
         let path = path.trim();
         let Some(path) = path.strip_prefix('/') else {
-            return Err(format!("`{path}` must start with `/`"));
+            return Err(RuleError::NotAbsolute(path.to_owned()));
         };
         let parts: Vec<&str> = path.split('/').collect();
         let mut segments = Vec::with_capacity(parts.len());
         for (index, part) in parts.iter().enumerate() {
             segments.push(match *part {
                 "**" if index + 1 == parts.len() => Segment::Rest,
-                "**" => return Err(format!("`{text}`: `**` may only be the last segment")),
+                "**" => return Err(RuleError::RestNotLast(text.to_owned())),
                 "*" => Segment::One,
-                "" | "." | ".." => return Err(format!("`{text}`: empty, `.` and `..` segments are not allowed")),
+                "" | "." | ".." => return Err(RuleError::DotOrEmptySegment(text.to_owned())),
                 literal
                     if literal
                         .bytes()
                         .any(|b| matches!(b, b'*' | b'%' | b'?' | b'#' | b';') || b.is_ascii_whitespace()) =>
                 {
-                    return Err(format!(
-                        "`{text}`: a segment is a literal (no `*`, `%`, `?`, `#`, `;` or spaces), `*` or a final `**`"
-                    ));
+                    return Err(RuleError::BadLiteral(text.to_owned()));
                 }
                 literal => Segment::Literal(literal.to_owned()),
             });
@@ -120,33 +157,23 @@ pub struct ForwardPath {
 /// read `..;` as `..` and strip `;params`) and an encoded `%` (`%25`: double encoding, which a
 /// provider that decodes twice reads as `%2e%2e`) — anything a URL resolver or the provider
 /// might read as a different path than the one the allow-list matched.
-pub fn forward_path(raw: &str) -> Result<ForwardPath, String> {
+pub fn forward_path(raw: &str) -> Result<ForwardPath, PathError> {
     if raw.is_empty() {
-        return Err("the provider path is empty".to_owned());
+        return Err(PathError::Empty);
     }
     let mut segments = Vec::new();
     for part in raw.split('/') {
         if !well_formed_escapes(part) {
-            return Err("the path has malformed percent-encoding".to_owned());
+            return Err(PathError::MalformedEscape);
         }
-        let decoded = percent_decode_str(part)
-            .decode_utf8()
-            .map_err(|_| "the path is not valid percent-encoded UTF-8".to_owned())?;
+        let decoded = percent_decode_str(part).decode_utf8().map_err(|_| PathError::NotUtf8)?;
         match decoded.as_ref() {
-            "" => return Err("the path has an empty segment (`//` or a trailing `/`)".to_owned()),
-            "." | ".." => return Err("`.` and `..` segments are refused".to_owned()),
-            text if text.contains(['/', '\\']) => {
-                return Err("an encoded `/` or `\\` inside a path segment is refused".to_owned());
-            }
-            text if text.chars().any(char::is_control) => {
-                return Err("control characters in the path are refused".to_owned());
-            }
-            text if text.contains(';') => {
-                return Err("`;` (path parameters) in the path is refused".to_owned());
-            }
-            text if text.contains('%') => {
-                return Err("an encoded `%` (`%25`, double encoding) in the path is refused".to_owned());
-            }
+            "" => return Err(PathError::EmptySegment),
+            "." | ".." => return Err(PathError::DotSegment),
+            text if text.contains(['/', '\\']) => return Err(PathError::EncodedSeparator),
+            text if text.chars().any(char::is_control) => return Err(PathError::ControlCharacter),
+            text if text.contains(';') => return Err(PathError::PathParameter),
+            text if text.contains('%') => return Err(PathError::EncodedPercent),
             text => segments.push(text.to_owned()),
         }
     }

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use checkout_gateway::{config, server};
 
-/// The demo tenant key of `config/gateway.toml`, and a second tenant's key used by tests.
+/// The tenant keys of the tests' configs (`config/gateway.toml`'s demo key is `demo-tenant-key`).
 pub const TENANT_KEY: &str = "test-tenant-key";
 pub const OTHER_TENANT_KEY: &str = "other-tenant-key";
 pub const STRIPE_KEY: &str = "sk_test_gateway_secret_51";
@@ -66,9 +66,10 @@ impl TestGateway {
         self.client.get(self.url(path)).bearer_auth(TENANT_KEY).send().await.expect("request")
     }
 
-    /// Send `request_line` + headers verbatim over TCP (a client library would normalise paths
-    /// like `%2E%2E`), and return the status code.
-    pub async fn raw_status(&self, method_and_path: &str, body: &str) -> u16 {
+    /// Send the request line + headers verbatim over TCP (a client library would normalise paths
+    /// like `%2E%2E`), and return the status code and the body (after the blank line; the
+    /// gateway does not chunk these short problem bodies).
+    pub async fn raw(&self, method_and_path: &str, body: &str) -> (u16, String) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let addr = self.base.trim_start_matches("http://");
         let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
@@ -79,7 +80,9 @@ impl TestGateway {
         stream.write_all(request.as_bytes()).await.expect("write");
         let mut response = String::new();
         stream.read_to_string(&mut response).await.expect("read");
-        response.split_whitespace().nth(1).and_then(|code| code.parse().ok()).expect("status line")
+        let status = response.split_whitespace().nth(1).and_then(|code| code.parse().ok()).expect("status line");
+        let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+        (status, body)
     }
 
     /// Reload from `path` as SIGHUP would.

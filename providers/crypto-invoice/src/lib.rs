@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use checkout_provider_interface::capability::UpdateCheck;
 use checkout_provider_interface::{
-    Access, Adapter, AdapterError, Capabilities, ConfigError, Context, ProviderFactory, ProviderRequest,
+    Access, Adapter, AdapterError, CheckedUpdate, ConfigError, Context, CurrentState, ProviderFactory, ProviderRequest,
     ProviderResponse, ProviderSetup, Simulator, UnifiedSession, UnifiedUpdate,
 };
 
@@ -44,22 +44,14 @@ struct CryptoInvoice {
 }
 
 impl Adapter for CryptoInvoice {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-
-    fn capabilities(&self) -> &'static Capabilities {
-        &capabilities::CAPABILITIES
-    }
-
     fn check_update(&self, update: &UnifiedUpdate) -> UpdateCheck {
         request::check(update)
     }
 
     fn build_update(
         &self,
-        update: &UnifiedUpdate,
-        _current: Option<&ProviderResponse>,
+        update: &CheckedUpdate,
+        _current: CurrentState<'_>,
         ctx: &Context,
     ) -> Result<ProviderRequest, AdapterError> {
         request::build_update(&self.config, update, ctx)

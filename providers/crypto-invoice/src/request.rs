@@ -6,7 +6,7 @@
 
 use checkout_provider_interface::capability::{UpdateCheck, escape_pointer};
 use checkout_provider_interface::{
-    AdapterError, Context, FieldProblem, Patch, ProviderRequest, UnifiedUpdate, adapter, wire,
+    AdapterError, CheckedUpdate, Context, FieldProblem, Patch, ProviderRequest, UnifiedUpdate, adapter, wire,
 };
 use serde_json::{Map, Value};
 
@@ -63,11 +63,8 @@ fn set_at(update: &UnifiedUpdate, pointer: &str, field: &str) -> Option<String> 
     options.contains_key(field).then(|| format!("/provider_options/{KIND}/{}", escape_pointer(field)))
 }
 
-pub fn build_update(config: &Config, update: &UnifiedUpdate, ctx: &Context) -> Result<ProviderRequest, AdapterError> {
-    let invalid = check(update).invalid;
-    if !invalid.is_empty() {
-        return Err(AdapterError::Invalid(invalid));
-    }
+/// `update` passed `check` (a `CheckedUpdate` is the only way here): never both redirect fields.
+pub fn build_update(config: &Config, update: &CheckedUpdate, ctx: &Context) -> Result<ProviderRequest, AdapterError> {
     let mut body = Map::new();
     // Cleared fields were reported by `check` as unsupported; under `on_unsupported = "ignore"`
     // the gateway leaves them out, so they are skipped here.
@@ -85,7 +82,8 @@ pub fn build_update(config: &Config, update: &UnifiedUpdate, ctx: &Context) -> R
         }
     }
     adapter::merge_provider_options(&mut body, update, KIND)?;
-    let bytes = serde_json::to_vec(&Value::Object(body)).map_err(AdapterError::unparseable)?;
+    let bytes = serde_json::to_vec(&Value::Object(body))
+        .map_err(|e| AdapterError::internal("cannot encode the update body", e))?;
     let builder = base(config, http::Method::POST, ctx)?.header(http::header::CONTENT_TYPE, wire::JSON);
     wire::finish(builder, bytes)
 }

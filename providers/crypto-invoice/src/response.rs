@@ -96,7 +96,7 @@ fn total(currency: Option<&str>, amount: Option<&RawValue>, warnings: &mut Vec<W
         None => format!("amount {text} has no currency"),
         Some(code) => match units::to_unified(text, code) {
             Ok(minor) => return Some(minor),
-            Err(why) => why,
+            Err(why) => why.to_string(),
         },
     };
     warnings.push(Warning {

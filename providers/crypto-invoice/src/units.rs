@@ -4,30 +4,46 @@
 //! rule added here would set the exponent the decimal text is read with, and the shared
 //! `ProviderUnits` conversion then takes it to unified (ISO) minor units.
 
-use checkout_provider_interface::money::{self, ProviderUnits};
+use checkout_provider_interface::money::{self, ProviderUnits, UnitError};
 
 use crate::amount::{self, AmountProblem};
 
 pub static UNITS: ProviderUnits = ProviderUnits { provider: "crypto-invoice", rules: &[] };
 
+/// Why a Speed amount has no exact unified value; the text becomes an `amount_not_convertible`
+/// warning's detail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnitsError {
+    #[error("amount {text} is in `{currency}`, a currency without a known minor unit")]
+    UnknownCurrency { text: String, currency: String },
+    #[error("amount {text} {currency} {} ({exponent} decimals)", AmountProblem::TooPrecise.describe())]
+    TooPrecise { text: String, currency: String, exponent: u32 },
+    #[error("amount {text} {currency} {}", .problem.describe())]
+    NotAnAmount { text: String, currency: String, problem: AmountProblem },
+    #[error("amount {text} {currency} is negative")]
+    Negative { text: String, currency: String },
+    #[error(transparent)]
+    Unit(#[from] UnitError),
+}
+
 /// The unified minor-unit value of Speed's decimal `text` in `currency`, or why there is none.
-pub fn to_unified(text: &str, currency: &str) -> Result<i64, String> {
+pub fn to_unified(text: &str, currency: &str) -> Result<i64, UnitsError> {
     let rule = UNITS.rules.iter().find(|rule| rule.currency.eq_ignore_ascii_case(currency)).map(|rule| rule.exponent);
     let Some(exponent) = rule.or_else(|| money::exponent(currency)) else {
-        return Err(format!("amount {text} is in `{currency}`, a currency without a known minor unit"));
+        return Err(UnitsError::UnknownCurrency { text: text.to_owned(), currency: currency.to_owned() });
     };
     let minor = amount::to_minor(text, exponent).map_err(|problem| match problem {
         AmountProblem::TooPrecise => {
-            format!("amount {text} {currency} {} ({exponent} decimals)", problem.describe())
+            UnitsError::TooPrecise { text: text.to_owned(), currency: currency.to_owned(), exponent }
         }
         AmountProblem::NotANumber | AmountProblem::OutOfRange => {
-            format!("amount {text} {currency} {}", problem.describe())
+            UnitsError::NotAnAmount { text: text.to_owned(), currency: currency.to_owned(), problem }
         }
     })?;
     if minor < 0 {
-        return Err(format!("amount {text} {currency} is negative"));
+        return Err(UnitsError::Negative { text: text.to_owned(), currency: currency.to_owned() });
     }
-    UNITS.from_provider(currency, minor).map_err(|e| e.to_string())
+    Ok(UNITS.from_provider(currency, minor)?)
 }
 
 #[cfg(test)]
@@ -61,7 +77,7 @@ mod tests {
         ];
         for (text, currency, why) in cases {
             let got = to_unified(text, currency);
-            assert!(got.as_ref().is_err_and(|e| e.contains(why)), "{text} {currency}: {got:?}");
+            assert!(got.as_ref().is_err_and(|e| e.to_string().contains(why)), "{text} {currency}: {got:?}");
         }
     }
 }

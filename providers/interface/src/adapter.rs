@@ -6,10 +6,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::capability::{Capabilities, UpdateCheck};
+use crate::capability::{Capabilities, CheckedUpdate, UpdateCheck};
 use crate::{
-    AdapterError, ConfigError, ProviderRequest, ProviderResponse, SecretResolver, Simulator, UnifiedSession,
-    UnifiedUpdate,
+    AdapterError, ConfigError, ProviderRequest, ProviderResponse, SecretResolver, SessionIdError, Simulator,
+    UnifiedSession, UnifiedUpdate,
 };
 
 /// Everything non-deterministic an adapter may need, chosen by the gateway per provider call.
@@ -33,13 +33,33 @@ pub enum Access {
     Write,
 }
 
+/// What an update is built against: the session as the provider reported it, when the adapter
+/// asked for it (read-then-write emulation).
+#[derive(Debug, Clone, Copy)]
+pub enum CurrentState<'a> {
+    /// `needs_current_state` said no: nothing was read.
+    NotRequested,
+    /// A preview: the adapter asked, but nothing is read; it builds as if the state were empty.
+    Preview,
+    /// The provider's answer to `build_retrieve`.
+    Read(&'a ProviderResponse),
+}
+
+impl<'a> CurrentState<'a> {
+    /// The answer read, if any: `NotRequested` and `Preview` both build over an empty state.
+    pub fn response(self) -> Option<&'a ProviderResponse> {
+        match self {
+            Self::Read(response) => Some(response),
+            Self::NotRequested | Self::Preview => None,
+        }
+    }
+}
+
 /// A provider adapter. Implementations are pure: no I/O, clock, randomness or environment.
+///
+/// The kind and the capability table are declared once, on the kind's [`ProviderFactory`]; the
+/// gateway reads them there.
 pub trait Adapter: Send + Sync + 'static {
-    /// The provider kind, e.g. `stripe`.
-    fn kind(&self) -> &'static str;
-
-    fn capabilities(&self) -> &'static Capabilities;
-
     /// Value-dependent rules the capability table cannot express (e.g. a field supported only
     /// with another one). The table itself is checked by the gateway.
     fn check_update(&self, _update: &UnifiedUpdate) -> UpdateCheck {
@@ -47,7 +67,7 @@ pub trait Adapter: Send + Sync + 'static {
     }
 
     /// The provider's own session id format, stricter than the gateway's rule.
-    fn check_session_id(&self, _id: &str) -> Result<(), String> {
+    fn check_session_id(&self, _id: &str) -> Result<(), SessionIdError> {
         Ok(())
     }
 
@@ -56,13 +76,13 @@ pub trait Adapter: Send + Sync + 'static {
         false
     }
 
-    /// The provider request for an update. `current` is the provider's answer to
-    /// `build_retrieve` when `needs_current_state` said so; `None` in a preview, where the
-    /// adapter builds as if the current state were empty.
+    /// The provider request for an update that passed the gateway's checks (so they are not run
+    /// again here). `current` is the provider's answer to `build_retrieve` when
+    /// `needs_current_state` said so, or `Preview`.
     fn build_update(
         &self,
-        update: &UnifiedUpdate,
-        current: Option<&ProviderResponse>,
+        update: &CheckedUpdate,
+        current: CurrentState<'_>,
         ctx: &Context,
     ) -> Result<ProviderRequest, AdapterError>;
 
@@ -251,11 +271,13 @@ fn unexpected_kind(text: &str) -> Option<(&'static str, &str)> {
     quoted.or_else(|| bare.into_iter().find_map(|kind| Some((kind, text.strip_prefix(kind)?))))
 }
 
-/// One registry entry: how to build a provider kind's adapter and its simulator.
+/// One registry entry: a provider kind's declarations and how to build its adapter and its
+/// simulator. The only place a kind and its capability table are declared.
 pub struct ProviderFactory {
+    /// The provider kind, e.g. `stripe`.
     pub kind: &'static str,
-    /// The declared capabilities (the same table the built adapter returns), for reports that
-    /// compare kinds without configuring one.
+    /// The declared capabilities, checked by [`check_update`](crate::capability::check_update)
+    /// and shown in capability reports.
     pub capabilities: &'static Capabilities,
     pub build: fn(&ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError>,
     /// A simulator speaking the provider's wire protocol with demo sessions, accepting the

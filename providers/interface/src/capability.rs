@@ -4,104 +4,61 @@
 use serde::Serialize;
 
 use crate::unified::{LineItem, LineItemForm, Patch, UnifiedUpdate};
-use crate::{Adapter, FieldProblem};
+use crate::{Adapter, FieldProblem, ProviderFactory};
 
-/// One thing a unified request can ask for. The list follows DESIGN §10's mapping table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Feature {
-    MetadataSet,
-    MetadataRemove,
-    LineItemsAdHoc,
-    LineItemsExisting,
-    LineItemsCatalog,
-    ItemSku,
-    ItemExternalId,
-    ItemImageUrl,
-    ItemDiscountAmount,
-    ItemTaxAmount,
-    ItemProductUrl,
-    ItemCategories,
-    ItemProductType,
-    ItemProviderOptions,
-    Currency,
-    ShippingRate,
-    ShippingOptions,
-    ShippingDetails,
-    BillingDetails,
-    RedirectSuccessUrl,
-    RedirectCancelUrl,
-    RedirectSuccessMessage,
-    PageTitle,
-    PageDescription,
-    PageImageUrl,
-    Description,
-    ExpiresIn,
+/// Declares [`Feature`] and its `ALL` list from one table, so a feature cannot be added without
+/// being listed (the capability matrix, the switch report and usage counts walk `ALL`).
+macro_rules! features {
+    ($($variant:ident => $field:literal,)+) => {
+        /// One thing a unified request can ask for. The list follows DESIGN §10's mapping table.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Feature {
+            $($variant,)+
+        }
+
+        impl Feature {
+            /// Every feature, in declaration order.
+            pub const ALL: [Self; [$(stringify!($variant)),+].len()] = [$(Self::$variant),+];
+
+            /// Where the feature lives in the unified request, for people reading the matrix.
+            pub fn field(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $field,)+
+                }
+            }
+        }
+    };
 }
 
-impl Feature {
-    pub const ALL: [Self; 27] = [
-        Self::MetadataSet,
-        Self::MetadataRemove,
-        Self::LineItemsAdHoc,
-        Self::LineItemsExisting,
-        Self::LineItemsCatalog,
-        Self::ItemSku,
-        Self::ItemExternalId,
-        Self::ItemImageUrl,
-        Self::ItemDiscountAmount,
-        Self::ItemTaxAmount,
-        Self::ItemProductUrl,
-        Self::ItemCategories,
-        Self::ItemProductType,
-        Self::ItemProviderOptions,
-        Self::Currency,
-        Self::ShippingRate,
-        Self::ShippingOptions,
-        Self::ShippingDetails,
-        Self::BillingDetails,
-        Self::RedirectSuccessUrl,
-        Self::RedirectCancelUrl,
-        Self::RedirectSuccessMessage,
-        Self::PageTitle,
-        Self::PageDescription,
-        Self::PageImageUrl,
-        Self::Description,
-        Self::ExpiresIn,
-    ];
-
-    /// Where the feature lives in the unified request, for people reading the matrix.
-    pub fn field(self) -> &'static str {
-        match self {
-            Self::MetadataSet => "metadata (set a key)",
-            Self::MetadataRemove => "metadata (remove a key / clear)",
-            Self::LineItemsAdHoc => "line_items[] ad-hoc item",
-            Self::LineItemsExisting => "line_items[] {id}",
-            Self::LineItemsCatalog => "line_items[] {price}",
-            Self::ItemSku => "line_items[].sku",
-            Self::ItemExternalId => "line_items[].external_id",
-            Self::ItemImageUrl => "line_items[].image_url",
-            Self::ItemDiscountAmount => "line_items[].discount_amount",
-            Self::ItemTaxAmount => "line_items[].tax_amount",
-            Self::ItemProductUrl => "line_items[].product_url",
-            Self::ItemCategories => "line_items[].categories",
-            Self::ItemProductType => "line_items[].product_type",
-            Self::ItemProviderOptions => "line_items[].provider_options.<kind>",
-            Self::Currency => "currency",
-            Self::ShippingRate => "shipping_rate",
-            Self::ShippingOptions => "shipping_options",
-            Self::ShippingDetails => "shipping_details",
-            Self::BillingDetails => "billing_details",
-            Self::RedirectSuccessUrl => "redirects.success_url",
-            Self::RedirectCancelUrl => "redirects.cancel_url",
-            Self::RedirectSuccessMessage => "redirects.success_message",
-            Self::PageTitle => "page.title",
-            Self::PageDescription => "page.description",
-            Self::PageImageUrl => "page.image_url",
-            Self::Description => "description",
-            Self::ExpiresIn => "expires_in",
-        }
-    }
+features! {
+    MetadataSet => "metadata (set a key)",
+    MetadataRemove => "metadata (remove a key / clear)",
+    LineItemsAdHoc => "line_items[] ad-hoc item",
+    LineItemsExisting => "line_items[] {id}",
+    LineItemsCatalog => "line_items[] {price}",
+    ItemSku => "line_items[].sku",
+    ItemExternalId => "line_items[].external_id",
+    ItemImageUrl => "line_items[].image_url",
+    ItemDiscountAmount => "line_items[].discount_amount",
+    ItemTaxAmount => "line_items[].tax_amount",
+    ItemProductUrl => "line_items[].product_url",
+    ItemCategories => "line_items[].categories",
+    ItemProductType => "line_items[].product_type",
+    ItemProviderOptions => "line_items[].provider_options.<kind>",
+    Currency => "currency",
+    ShippingRate => "shipping_rate",
+    ShippingOptions => "shipping_options",
+    ShippingDetails => "shipping_details",
+    BillingDetails => "billing_details",
+    RedirectSuccessUrl => "redirects.success_url",
+    RedirectCancelUrl => "redirects.cancel_url",
+    RedirectSuccessMessage => "redirects.success_message",
+    PageTitle => "page.title",
+    PageDescription => "page.description",
+    PageImageUrl => "page.image_url",
+    Description => "description",
+    ExpiresIn => "expires_in",
 }
 
 /// How a provider supports a feature; the text says how, for the capability matrix.
@@ -253,23 +210,67 @@ pub struct UpdateCheck {
     pub invalid: Vec<FieldProblem>,
 }
 
-/// Check `update` against the adapter's declared table and its value-dependent rules.
-/// Every problem is reported at once; pointers are deduplicated and sorted.
-pub fn check_update(adapter: &dyn Adapter, update: &UnifiedUpdate) -> UpdateCheck {
-    let capabilities = adapter.capabilities();
+/// An update that passed [`check_update`] for one provider: nothing in it is unsupported or
+/// breaks the provider's rules. Only [`check_update`] makes one, so an adapter's `build_update`
+/// takes it as given and never runs the checks again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedUpdate {
+    update: UnifiedUpdate,
+}
+
+impl CheckedUpdate {
+    pub fn into_inner(self) -> UnifiedUpdate {
+        self.update
+    }
+}
+
+impl std::ops::Deref for CheckedUpdate {
+    type Target = UnifiedUpdate;
+
+    fn deref(&self) -> &UnifiedUpdate {
+        &self.update
+    }
+}
+
+/// An update [`check_update`] found problems in, handed back with them (boxed: an update is large).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refused {
+    pub update: UnifiedUpdate,
+    /// Never empty.
+    pub problems: UpdateCheck,
+}
+
+/// Check `update` against the declared table of `factory`'s kind and the value-dependent rules
+/// of `adapter` (built by that factory). Every problem is reported at once; pointers are
+/// deduplicated and sorted.
+pub fn check_update(
+    factory: &ProviderFactory,
+    adapter: &dyn Adapter,
+    update: UnifiedUpdate,
+) -> Result<CheckedUpdate, Box<Refused>> {
+    let problems = problems(factory, adapter, &update);
+    if problems.unsupported.is_empty() && problems.invalid.is_empty() {
+        Ok(CheckedUpdate { update })
+    } else {
+        Err(Box::new(Refused { update, problems }))
+    }
+}
+
+fn problems(factory: &ProviderFactory, adapter: &dyn Adapter, update: &UnifiedUpdate) -> UpdateCheck {
+    let (kind, capabilities) = (factory.kind, factory.capabilities);
     let mut check = UpdateCheck::default();
     for used in features_used(update) {
         if capabilities.support(used.feature) == Support::Unsupported {
-            let detail = format!("{} cannot update {}", adapter.kind(), used.feature.field());
+            let detail = format!("{kind} cannot update {}", used.feature.field());
             check.unsupported.push(FieldProblem::new(used.pointer, detail));
         }
     }
     // Per-item provider options only count for the resolved provider's own kind.
     if capabilities.support(Feature::ItemProviderOptions) == Support::Unsupported {
         for (index, item) in update.line_items.iter().flatten().enumerate() {
-            if item.provider_options.contains_key(adapter.kind()) {
-                let detail = format!("{} takes no per-item provider options", adapter.kind());
-                let pointer = format!("/line_items/{index}/provider_options/{}", adapter.kind());
+            if item.provider_options.contains_key(kind) {
+                let detail = format!("{kind} takes no per-item provider options");
+                let pointer = format!("/line_items/{index}/provider_options/{kind}");
                 check.unsupported.push(FieldProblem::new(pointer, detail));
             }
         }
@@ -282,4 +283,84 @@ pub fn check_update(adapter: &dyn Adapter, update: &UnifiedUpdate) -> UpdateChec
         list.dedup_by(|a, b| a.pointer == b.pointer);
     }
     check
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::{
+        Access, AdapterError, ConfigError, Context, CurrentState, ProviderRequest, ProviderResponse, ProviderSetup,
+        Simulator, UnifiedSession,
+    };
+
+    /// Metadata only, and one rule: `description` must not be empty.
+    struct Demo;
+
+    static DEMO_CAPABILITIES: Capabilities = Capabilities {
+        features: &[(Feature::MetadataSet, Support::Native("metadata")), (Feature::Description, Support::Native("d"))],
+        idempotency: IdempotencyMode::Unsafe,
+    };
+
+    fn no_build(_: &ProviderSetup<'_>) -> Result<std::sync::Arc<dyn Adapter>, ConfigError> {
+        Err(ConfigError::new("", "not built in tests"))
+    }
+
+    fn no_simulator(_: &ProviderSetup<'_>) -> Result<std::sync::Arc<dyn Simulator>, ConfigError> {
+        Err(ConfigError::new("", "not built in tests"))
+    }
+
+    static DEMO: ProviderFactory =
+        ProviderFactory { kind: "demo", capabilities: &DEMO_CAPABILITIES, build: no_build, simulator: no_simulator };
+
+    impl Adapter for Demo {
+        fn check_update(&self, update: &UnifiedUpdate) -> UpdateCheck {
+            let mut check = UpdateCheck::default();
+            if update.description.value().is_some_and(String::is_empty) {
+                check.invalid.push(FieldProblem::new("/description", "empty"));
+            }
+            check
+        }
+
+        fn build_update(
+            &self,
+            _: &CheckedUpdate,
+            _: CurrentState<'_>,
+            _: &Context,
+        ) -> Result<ProviderRequest, AdapterError> {
+            crate::wire::finish(crate::wire::request(http::Method::POST, "/"), Vec::new())
+        }
+
+        fn build_retrieve(&self, _: &Context) -> Result<ProviderRequest, AdapterError> {
+            crate::wire::finish(crate::wire::request(http::Method::GET, "/"), Vec::new())
+        }
+
+        fn parse_session(&self, _: &ProviderResponse, _: &Context) -> Result<UnifiedSession, AdapterError> {
+            Err(AdapterError::unparseable("not used"))
+        }
+
+        fn auth_headers(&self, _: Access, _: &[&str], _: &Context) -> Result<http::HeaderMap, AdapterError> {
+            Ok(http::HeaderMap::new())
+        }
+    }
+
+    fn check(body: serde_json::Value) -> Result<CheckedUpdate, Box<Refused>> {
+        let update: UnifiedUpdate = serde_json::from_value(body).unwrap_or_else(|e| panic!("{e}"));
+        check_update(&DEMO, &Demo, update)
+    }
+
+    #[test]
+    fn only_an_update_without_problems_is_checked() {
+        let checked = check(json!({"metadata": {"a": "b"}})).unwrap_or_else(|refused| panic!("{refused:?}"));
+        assert_eq!(checked.into_inner().description, Patch::Absent);
+        let refused = check(json!({"currency": "usd", "metadata": {"a": null}, "description": ""}))
+            .err()
+            .unwrap_or_else(|| panic!("refused"));
+        let pointers = |problems: &[FieldProblem]| problems.iter().map(|p| p.pointer.clone()).collect::<Vec<_>>();
+        assert_eq!(pointers(&refused.problems.unsupported), ["/currency", "/metadata/a"]);
+        assert_eq!(pointers(&refused.problems.invalid), ["/description"]);
+        assert_eq!(refused.problems.unsupported[0].detail, "demo cannot update currency");
+        assert_eq!(refused.update.currency.as_deref(), Some("usd"), "the update comes back whole");
+    }
 }

@@ -3,15 +3,22 @@
 //! A case gives the provider config, the context, a unified request (or a retrieve), and then
 //! either the expected pre-dispatch rejection, or the exact provider request(s) expected plus a
 //! provider response and the unified session or error it must map to. The gateway's
-//! `tests/contracts.rs` runs every case of every registered provider through [`run_case`].
+//! `tests/contracts.rs` runs every case of every registered provider through [`run_case`];
+//! with `UPDATE_EXPECT=1` it first rewrites each case's expected outputs ([`rewrite_dir`]).
+
+mod ordered;
+mod rewrite;
+
+pub use rewrite::{rewrite_dir, rewrite_file};
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::adapter::for_attempt;
-use crate::capability::check_update;
+use self::rewrite::Outputs;
+use crate::adapter::{CurrentState, for_attempt};
+use crate::capability::{Refused, check_update};
 use crate::wire::describe_request;
 use crate::{
     Access, Adapter, AdapterError, ConfigError, Context, ProviderResponse, Secret, SecretRef, SecretResolver,
@@ -159,6 +166,7 @@ pub fn describe_error(error: &AdapterError) -> Value {
         AdapterError::Unsupported(problems) => json!({ "code": "unsupported_field", "pointers": pointers(problems) }),
         AdapterError::Invalid(problems) => json!({ "code": "validation_failed", "pointers": pointers(problems) }),
         AdapterError::Unparseable(_) => json!({ "code": "provider_error" }),
+        AdapterError::Internal { what, .. } => json!({ "code": "internal_error", "what": what }),
         AdapterError::Provider(failure) => json!({
             "code": failure.class.code(),
             "class": failure.class,
@@ -172,12 +180,23 @@ pub fn describe_error(error: &AdapterError) -> Value {
     }
 }
 
-/// Run one case against an adapter built from the case's config. `Err` says what differed.
-pub fn run_case(adapter: &dyn Adapter, case: &Case) -> Result<(), String> {
+/// Run one case against an adapter `factory` built from the case's config. `Err` says what
+/// differed.
+pub fn run_case(factory: &crate::ProviderFactory, adapter: &dyn Adapter, case: &Case) -> Result<(), String> {
+    run_with(factory, adapter, case, &mut Outputs::Verify)
+}
+
+/// [`run_case`], with each expected output compared or recorded as `outputs` says.
+fn run_with(
+    factory: &crate::ProviderFactory,
+    adapter: &dyn Adapter,
+    case: &Case,
+    outputs: &mut Outputs<'_>,
+) -> Result<(), String> {
     let ctx = case.context()?;
     if let Err(why) = adapter.check_session_id(&ctx.session_id) {
         let got = describe_error(&AdapterError::InvalidSessionId(why));
-        return expect_equal("expected_rejection", case.expected_rejection.as_ref(), &got);
+        return outputs.expect("expected_rejection", case.expected_rejection.as_ref(), &got);
     }
     let access = match case.operation {
         Operation::Retrieve => Access::Read,
@@ -188,30 +207,36 @@ pub fn run_case(adapter: &dyn Adapter, case: &Case) -> Result<(), String> {
         Operation::Update => {
             let body = case.unified_request.clone().ok_or("an update case needs `unified_request`")?;
             let update: UnifiedUpdate = serde_json::from_value(body).map_err(|e| format!("unified_request: {e}"))?;
-            let check = check_update(adapter, &update);
-            if !check.unsupported.is_empty() {
-                let got = describe_error(&AdapterError::Unsupported(check.unsupported));
-                return expect_equal("expected_rejection", case.expected_rejection.as_ref(), &got);
-            }
-            if !check.invalid.is_empty() {
-                let got = describe_error(&AdapterError::Invalid(check.invalid));
-                return expect_equal("expected_rejection", case.expected_rejection.as_ref(), &got);
-            }
-            let current = read_current_state(adapter, case, &update, &ctx)?;
-            adapter.build_update(&update, current.as_ref(), &ctx)
+            let update = match check_update(factory, adapter, update) {
+                Ok(update) => update,
+                Err(refused) => {
+                    let Refused { problems, .. } = *refused;
+                    let error = if problems.unsupported.is_empty() {
+                        AdapterError::Invalid(problems.invalid)
+                    } else {
+                        AdapterError::Unsupported(problems.unsupported)
+                    };
+                    return outputs.expect(
+                        "expected_rejection",
+                        case.expected_rejection.as_ref(),
+                        &describe_error(&error),
+                    );
+                }
+            };
+            let current = read_current_state(adapter, case, &update, &ctx, outputs)?;
+            let current = current.as_ref().map_or(CurrentState::NotRequested, CurrentState::Read);
+            adapter.build_update(&update, current, &ctx)
         }
     };
     // As the first attempt sends it, with the case's clock and nonce.
     let request = match request.and_then(|request| for_attempt(adapter, request, access, &ctx, 1)) {
         Ok(request) => request,
         Err(error) => {
-            return expect_equal("expected_rejection", case.expected_rejection.as_ref(), &describe_error(&error));
+            return outputs.expect("expected_rejection", case.expected_rejection.as_ref(), &describe_error(&error));
         }
     };
-    if case.expected_rejection.is_some() {
-        return Err("expected a rejection before dispatch, but a provider request was built".to_owned());
-    }
-    expect_equal(
+    outputs.expect_absent("expected_rejection", case.expected_rejection.as_ref())?;
+    outputs.expect(
         "expected_provider_request",
         case.expected_provider_request.as_ref(),
         &describe_request(&request, false),
@@ -228,7 +253,7 @@ pub fn run_case(adapter: &dyn Adapter, case: &Case) -> Result<(), String> {
         (Some(_), None) => return Err("the adapter asks for a follow-up read: give `follow_up`".to_owned()),
         (Some(read), Some(exchange)) => {
             let read = for_attempt(adapter, read, Access::Read, &ctx, 1).map_err(|e| format!("follow_up: {e}"))?;
-            expect_equal(
+            outputs.expect(
                 "follow_up.expected_request",
                 Some(&exchange.expected_request),
                 &describe_request(&read, false),
@@ -244,9 +269,9 @@ pub fn run_case(adapter: &dyn Adapter, case: &Case) -> Result<(), String> {
             if let Some(object) = got.as_object_mut() {
                 object.remove("provider");
             }
-            expect_equal("expected_session", case.expected_session.as_ref(), &got)
+            outputs.expect("expected_session", case.expected_session.as_ref(), &got)
         }
-        Err(error) => expect_equal("expected_error", case.expected_error.as_ref(), &describe_error(&error)),
+        Err(error) => outputs.expect("expected_error", case.expected_error.as_ref(), &describe_error(&error)),
     }
 }
 
@@ -255,6 +280,7 @@ fn read_current_state(
     case: &Case,
     update: &UnifiedUpdate,
     ctx: &Context,
+    outputs: &mut Outputs<'_>,
 ) -> Result<Option<ProviderResponse>, String> {
     if !adapter.needs_current_state(update) {
         return match case.current_state {
@@ -267,7 +293,11 @@ fn read_current_state(
         .build_retrieve(ctx)
         .and_then(|read| for_attempt(adapter, read, Access::Read, ctx, 1))
         .map_err(|e| format!("build_retrieve: {e}"))?;
-    expect_equal("current_state.expected_request", Some(&exchange.expected_request), &describe_request(&read, false))?;
+    outputs.expect(
+        "current_state.expected_request",
+        Some(&exchange.expected_request),
+        &describe_request(&read, false),
+    )?;
     exchange.response.to_response().map(Some)
 }
 
@@ -289,13 +319,7 @@ fn expect_equal(what: &str, expected: Option<&Value>, got: &Value) -> Result<(),
 /// Run every `*.json` case in `dir` against adapters built by `factory`; all failures are
 /// collected into one report. Returns the number of cases run.
 pub fn run_dir(factory: &crate::ProviderFactory, dir: &std::path::Path) -> Result<usize, String> {
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    paths.sort();
+    let paths = case_paths(dir)?;
     let mut failures = Vec::new();
     for path in &paths {
         if let Err(why) = run_file(factory, path) {
@@ -305,11 +329,23 @@ pub fn run_dir(factory: &crate::ProviderFactory, dir: &std::path::Path) -> Resul
     if failures.is_empty() { Ok(paths.len()) } else { Err(failures.join("\n\n")) }
 }
 
+/// The `*.json` case files in `dir`, sorted.
+fn case_paths(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, String> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
 /// Load one case file and run it.
 pub fn run_file(factory: &crate::ProviderFactory, path: &std::path::Path) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let case: Case = serde_json::from_str(&text).map_err(|e| format!("not a contract case: {e}"))?;
     let setup = crate::ProviderSetup { name: "contract", settings: &case.provider_config, secrets: &InlineSecrets };
     let adapter = (factory.build)(&setup).map_err(|e| format!("provider_config: {e}"))?;
-    run_case(adapter.as_ref(), &case).map_err(|why| format!("{} — {why}", case.description))
+    run_case(factory, adapter.as_ref(), &case).map_err(|why| format!("{} — {why}", case.description))
 }

@@ -16,11 +16,24 @@ impl FieldProblem {
     }
 }
 
+/// A session id the provider's own format refuses (stricter than the gateway's rule). Its text
+/// is whole ("mattilda session ids are UUIDs …"): callers show it as is, without a prefix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} session ids are {expected}")]
+pub struct SessionIdError {
+    pub kind: &'static str,
+    /// What the provider accepts, e.g. `UUIDs (8-4-4-4-12 hexadecimal digits)`.
+    pub expected: String,
+}
+
+/// The cause of an [`AdapterError::Internal`].
+pub type InternalCause = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AdapterError {
     /// The session id fails the provider's own format (stricter than the gateway's rule).
-    #[error("invalid session id: {0}")]
-    InvalidSessionId(String),
+    #[error("invalid session id")]
+    InvalidSessionId(#[from] SessionIdError),
     /// Fields the provider cannot express (value-dependent cases the capability table cannot say).
     #[error("{} unsupported field(s)", .0.len())]
     Unsupported(Vec<FieldProblem>),
@@ -33,11 +46,31 @@ pub enum AdapterError {
     /// The provider's answer could not be understood.
     #[error("unparseable provider response: {0}")]
     Unparseable(String),
+    /// The gateway's own fault, neither the client's nor the provider's: a request that cannot
+    /// be built or encoded, a configured value that is not a valid header, a key that cannot
+    /// sign. `what` says what failed and never holds a secret; the cause stays attached for the
+    /// log.
+    #[error("{what}")]
+    Internal {
+        what: &'static str,
+        #[source]
+        cause: Option<InternalCause>,
+    },
 }
 
 impl AdapterError {
     pub fn unparseable(what: impl std::fmt::Display) -> Self {
         Self::Unparseable(what.to_string())
+    }
+
+    /// An [`AdapterError::Internal`] with its cause.
+    pub fn internal(what: &'static str, cause: impl Into<InternalCause>) -> Self {
+        Self::Internal { what, cause: Some(cause.into()) }
+    }
+
+    /// An [`AdapterError::Internal`] whose cause has nothing more to say than `what`.
+    pub fn internal_without_cause(what: &'static str) -> Self {
+        Self::Internal { what, cause: None }
     }
 }
 
@@ -140,5 +173,38 @@ pub struct ConfigError {
 impl ConfigError {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
         Self { key: key.into(), message: message.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_session_id_error_reads_whole_once() {
+        let error = SessionIdError { kind: "demo", expected: "UUIDs".to_owned() };
+        assert_eq!(error.to_string(), "demo session ids are UUIDs");
+        let wrapped = AdapterError::from(error.clone());
+        assert_eq!(wrapped.to_string(), "invalid session id");
+        assert_eq!(wrapped.source().map(ToString::to_string), Some(error.to_string()));
+    }
+
+    #[test]
+    fn an_internal_fault_keeps_its_cause() {
+        let cause = http::HeaderValue::from_str("a\nb").err().unwrap_or_else(|| panic!("a newline is refused"));
+        let error = AdapterError::internal("the configured credential is not a valid header value", cause);
+        assert_eq!(error.to_string(), "the configured credential is not a valid header value");
+        assert_eq!(error.source().map(ToString::to_string).as_deref(), Some("failed to parse header value"));
+        let bare = AdapterError::internal_without_cause("no nonce");
+        assert!(bare.source().is_none());
+    }
+
+    #[test]
+    fn a_request_the_builder_refuses_is_the_gateways_fault() {
+        let builder = crate::wire::request(http::Method::GET, "/a b");
+        let error = crate::wire::finish(builder, Vec::new()).err().unwrap_or_else(|| panic!("a space is refused"));
+        assert!(matches!(&error, AdapterError::Internal { what: "cannot build the provider request", cause: Some(_) }));
     }
 }

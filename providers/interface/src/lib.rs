@@ -6,8 +6,10 @@
 //! request id, idempotency key, nonce) arrives in the context, so a contract case replays byte
 //! for byte. Sending, retries, timeouts and logging live once in the gateway core.
 //!
-//! Capabilities are declared data ([`Capabilities`]), checked before dispatch by
-//! [`capability::check_update`], so an unsupported field is never discovered by a stub at runtime.
+//! Capabilities are declared data ([`Capabilities`], once per kind on its [`ProviderFactory`]),
+//! checked before dispatch by [`capability::check_update`], whose [`CheckedUpdate`] is the only
+//! input `build_update` takes, so an unsupported field is never discovered by a stub at runtime
+//! and adapters never re-run the checks.
 
 pub mod adapter;
 pub mod capability;
@@ -21,9 +23,13 @@ pub mod timestamp;
 pub mod unified;
 pub mod wire;
 
-pub use adapter::{Access, Adapter, Context, ProviderFactory, ProviderSetup, for_attempt, merge_item_options};
-pub use capability::{Capabilities, Feature, FeatureUse, IdempotencyMode, Support};
-pub use error::{AdapterError, ConfigError, FailureClass, FieldProblem, ProviderFailure};
+pub use adapter::{
+    Access, Adapter, Context, CurrentState, ProviderFactory, ProviderSetup, for_attempt, merge_item_options,
+};
+pub use capability::{Capabilities, CheckedUpdate, Feature, FeatureUse, IdempotencyMode, Support};
+pub use error::{
+    AdapterError, ConfigError, FailureClass, FieldProblem, InternalCause, ProviderFailure, SessionIdError,
+};
 pub use secret::{Secret, SecretRef, SecretResolver};
 pub use session::{
     Amounts, DeliveryBound, DeliveryEstimate, Details, PageTexts, PaymentMethodSummary, PaymentStatus, RedirectTargets,

@@ -40,17 +40,18 @@ pub fn request(method: http::Method, path_and_query: &str) -> http::request::Bui
 
 /// A header value that previews and logs must never show (credentials).
 pub fn sensitive(value: &str) -> Result<http::HeaderValue, crate::AdapterError> {
+    // A configured credential: the gateway's own fault, and the value itself is never shown.
+    // `InvalidHeaderValue` says only "failed to parse header value", never the value.
     let mut header = http::HeaderValue::from_str(value)
-        .map_err(|_| crate::AdapterError::unparseable("credential is not a valid header value"))?;
+        .map_err(|e| crate::AdapterError::internal("the configured credential is not a valid header value", e))?;
     header.set_sensitive(true);
     Ok(header)
 }
 
-/// Finish a request builder with a body, turning builder errors into adapter errors.
+/// Finish a request builder with a body. A builder error is the adapter's own fault (a path or
+/// header it made that `http` refuses), so it is [`AdapterError::Internal`](crate::AdapterError).
 pub fn finish(builder: http::request::Builder, body: Vec<u8>) -> Result<ProviderRequest, crate::AdapterError> {
-    builder.body(body).map_err(|e| {
-        crate::AdapterError::Invalid(vec![crate::FieldProblem::new("", format!("cannot build provider request: {e}"))])
-    })
+    builder.body(body).map_err(|e| crate::AdapterError::internal("cannot build the provider request", e))
 }
 
 /// Percent-encode one path segment (RFC 3986 unreserved characters pass through).

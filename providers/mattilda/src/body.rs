@@ -54,7 +54,7 @@ pub fn update_body(
     }
     // Options may set what the unified body did not, including carried fields (e.g. `airline`,
     // `amount`, `expires_in`): then the client's value is sent, not a derived one.
-    merge_provider_options(&mut body, update, "mattilda")?;
+    merge_provider_options(&mut body, update, crate::KIND)?;
     let mut warnings = Vec::new();
     if let Some(current) = current {
         // Also refuses an expired session, whatever the update.

@@ -5,9 +5,7 @@
 use checkout_provider_interface::{AdapterError, FieldProblem, LineItem, LineItemForm, merge_item_options};
 use serde_json::{Map, Value};
 
-use crate::units;
-
-const KIND: &str = "mattilda";
+use crate::{KIND, units};
 
 /// The cart for `items`, amounts in Mattilda's units for `currency`.
 pub fn cart_items(items: &[LineItem], currency: Option<&str>) -> Result<Value, AdapterError> {

@@ -72,7 +72,8 @@ impl Settings {
             }
             (None, Some(reference)) => {
                 let pem = setup.secrets.resolve("private_key", &reference)?;
-                let signer = KeySigner::from_pem(pem.expose()).map_err(|why| ConfigError::new("private_key", why))?;
+                let signer = KeySigner::from_pem(pem.expose())
+                    .map_err(|why| ConfigError::new("private_key", why.to_string()))?;
                 Auth::Key(Box::new(signer))
             }
         };

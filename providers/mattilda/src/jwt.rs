@@ -52,6 +52,18 @@ struct Header<'a> {
     typ: &'static str,
 }
 
+/// Why a key did not load or a token could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum JwtError {
+    /// No cause attached: a PEM parser's error could quote what it read, and that is key material.
+    #[error("not a P-521 (ES512) private key in PEM form (PKCS#8 or SEC1)")]
+    NotAKey,
+    #[error("cannot encode the token's JSON")]
+    Encode(#[source] serde_json::Error),
+    #[error("ES512 signing failed")]
+    Sign(#[source] p521::ecdsa::Error),
+}
+
 /// The claims, in sorted key order like the SDKs' JSON encoders.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -66,11 +78,11 @@ pub struct Claims {
 impl KeySigner {
     /// Load a PKCS#8 (`BEGIN PRIVATE KEY`, what Mattilda's dashboard hands out) or SEC1
     /// (`BEGIN EC PRIVATE KEY`) PEM. The error never contains key material.
-    pub fn from_pem(pem: &str) -> Result<Self, String> {
+    pub fn from_pem(pem: &str) -> Result<Self, JwtError> {
         let pem = pem.trim();
         let key = SigningKey::from_pkcs8_pem(pem)
             .or_else(|_| p521::SecretKey::from_sec1_pem(pem).map(SigningKey::from))
-            .map_err(|_| "not a P-521 (ES512) private key in PEM form (PKCS#8 or SEC1)".to_owned())?;
+            .map_err(|_| JwtError::NotAKey)?;
         let kid = thumbprint(key.verifying_key());
         Ok(Self { key, kid })
     }
@@ -84,7 +96,7 @@ impl KeySigner {
     }
 
     /// A compact JWS valid from `now` for [`LIFETIME_SECONDS`], with `jti` and `scopes`.
-    pub fn token(&self, scopes: &[&str], now: OffsetDateTime, jti: &str) -> Result<String, String> {
+    pub fn token(&self, scopes: &[&str], now: OffsetDateTime, jti: &str) -> Result<String, JwtError> {
         let issued = now.unix_timestamp();
         let claims = Claims {
             exp: issued.saturating_add(LIFETIME_SECONDS),
@@ -96,14 +108,13 @@ impl KeySigner {
         };
         let header = Header { alg: "ES512", kid: &self.kid, typ: "JWT" };
         let signing_input = format!("{}.{}", encode_json(&header)?, encode_json(&claims)?);
-        let signature: Signature =
-            self.key.try_sign(signing_input.as_bytes()).map_err(|_| "ES512 signing failed".to_owned())?;
+        let signature: Signature = self.key.try_sign(signing_input.as_bytes()).map_err(JwtError::Sign)?;
         Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes())))
     }
 }
 
-fn encode_json<T: Serialize>(value: &T) -> Result<String, String> {
-    serde_json::to_vec(value).map(|bytes| URL_SAFE_NO_PAD.encode(bytes)).map_err(|e| e.to_string())
+fn encode_json<T: Serialize>(value: &T) -> Result<String, JwtError> {
+    serde_json::to_vec(value).map(|bytes| URL_SAFE_NO_PAD.encode(bytes)).map_err(JwtError::Encode)
 }
 
 /// RFC 7638 thumbprint of a P-521 public key, as Gr4vy's SDKs compute the `kid`.

@@ -24,15 +24,17 @@ use std::sync::Arc;
 
 use checkout_provider_interface::capability::UpdateCheck;
 use checkout_provider_interface::{
-    Access, Adapter, AdapterError, Capabilities, ConfigError, Context, ProviderFactory, ProviderRequest,
-    ProviderResponse, ProviderSetup, Simulator, UnifiedSession, UnifiedUpdate,
+    Access, Adapter, AdapterError, CheckedUpdate, ConfigError, Context, CurrentState, ProviderFactory, ProviderRequest,
+    ProviderResponse, ProviderSetup, SessionIdError, Simulator, UnifiedSession, UnifiedUpdate,
 };
 
 pub use simulator::{DEMO_SESSION_EMPTY, DEMO_SESSION_EXPIRED, DEMO_SESSION_OPEN};
 pub use units::UNITS;
 
+pub const KIND: &str = "mattilda";
+
 pub static FACTORY: ProviderFactory =
-    ProviderFactory { kind: "mattilda", capabilities: &capabilities::CAPABILITIES, build, simulator: build_simulator };
+    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: build_simulator };
 
 fn build(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError> {
     Ok(Arc::new(Mattilda { settings: config::Settings::from_setup(setup)? }))
@@ -47,23 +49,15 @@ struct Mattilda {
 }
 
 impl Adapter for Mattilda {
-    fn kind(&self) -> &'static str {
-        "mattilda"
-    }
-
-    fn capabilities(&self) -> &'static Capabilities {
-        &capabilities::CAPABILITIES
-    }
-
     fn check_update(&self, update: &UnifiedUpdate) -> UpdateCheck {
         capabilities::check(update)
     }
 
-    fn check_session_id(&self, id: &str) -> Result<(), String> {
+    fn check_session_id(&self, id: &str) -> Result<(), SessionIdError> {
         if is_uuid(id) {
             Ok(())
         } else {
-            Err("mattilda session ids are UUIDs (8-4-4-4-12 hexadecimal digits)".to_owned())
+            Err(SessionIdError { kind: KIND, expected: "UUIDs (8-4-4-4-12 hexadecimal digits)".to_owned() })
         }
     }
 
@@ -74,20 +68,11 @@ impl Adapter for Mattilda {
 
     fn build_update(
         &self,
-        update: &UnifiedUpdate,
-        current: Option<&ProviderResponse>,
+        update: &CheckedUpdate,
+        current: CurrentState<'_>,
         ctx: &Context,
     ) -> Result<ProviderRequest, AdapterError> {
-        // The gateway checks first; repeating the value rules here keeps a direct caller from
-        // sending a request with a field silently left out.
-        let check = capabilities::check(update);
-        if !check.unsupported.is_empty() {
-            return Err(AdapterError::Unsupported(check.unsupported));
-        }
-        if !check.invalid.is_empty() {
-            return Err(AdapterError::Invalid(check.invalid));
-        }
-        request::build_update(&self.settings, update, current, ctx)
+        request::build_update(&self.settings, update, current.response(), ctx)
     }
 
     fn build_retrieve(&self, ctx: &Context) -> Result<ProviderRequest, AdapterError> {
@@ -182,7 +167,11 @@ mod tests {
         let keyed = adapter(&json!({"private_key": {"value": DEMO_PRIVATE_KEY}}));
         let update =
             serde_json::from_value(json!({"metadata": {"a": "b", "c": null}})).unwrap_or_else(|e| panic!("{e}"));
-        let built = keyed.build_update(&update, None, &context()).unwrap_or_else(|e| panic!("{e}"));
+        let update = checkout_provider_interface::capability::check_update(&super::FACTORY, keyed.as_ref(), update)
+            .unwrap_or_else(|refused| panic!("{refused:?}"));
+        let built = keyed
+            .build_update(&update, checkout_provider_interface::CurrentState::Preview, &context())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(built.headers().get(http::header::AUTHORIZATION).is_none(), "minted per attempt, not built");
         let request = checkout_provider_interface::for_attempt(keyed.as_ref(), built, Access::Write, &context(), 1)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -219,6 +208,14 @@ mod tests {
         // The built requests carry no credential of their own, only the routing header.
         let retrieve = keyed.build_retrieve(&first).unwrap_or_else(|e| panic!("{e}"));
         assert!(retrieve.headers().get(http::header::AUTHORIZATION).is_none());
+    }
+
+    #[test]
+    fn a_refused_session_id_names_the_kind_once() {
+        let keyed = adapter(&json!({"private_key": {"value": DEMO_PRIVATE_KEY}}));
+        let why = keyed.check_session_id("cs_test_123").err().unwrap_or_else(|| panic!("not a UUID"));
+        assert_eq!(why.to_string(), "mattilda session ids are UUIDs (8-4-4-4-12 hexadecimal digits)");
+        assert!(keyed.check_session_id(crate::DEMO_SESSION_OPEN).is_ok());
     }
 
     #[test]

@@ -28,7 +28,8 @@ pub fn build_update(
 ) -> Result<ProviderRequest, AdapterError> {
     let current = current.map(|response| current_session(response, ctx)).transpose()?;
     let built = crate::body::update_body(update, current.as_ref(), ctx.now)?;
-    let bytes = serde_json::to_vec(&Value::Object(built.body)).map_err(AdapterError::unparseable)?;
+    let bytes = serde_json::to_vec(&Value::Object(built.body))
+        .map_err(|e| AdapterError::internal("cannot encode the update body", e))?;
     let builder = wire::request(http::Method::PUT, &session_path(ctx)).header(http::header::CONTENT_TYPE, wire::JSON);
     let request = wire::finish(with_merchant(builder, settings), bytes)?;
     Ok(wire::with_warnings(request, built.warnings))
@@ -115,7 +116,9 @@ fn authorization(settings: &Settings, scopes: &[&str], ctx: &Context) -> Result<
         Auth::Token(token) => wire::sensitive(&format!("Bearer {}", token.expose())),
         Auth::Key(signer) => {
             // Signing cannot fail for a key that loaded; if it ever did, it is ours, not the client's.
-            let jwt = signer.token(scopes, ctx.now, &ctx.nonce).map_err(AdapterError::unparseable)?;
+            let jwt = signer
+                .token(scopes, ctx.now, &ctx.nonce)
+                .map_err(|e| AdapterError::internal("cannot sign the request's token", e))?;
             wire::sensitive(&format!("Bearer {jwt}"))
         }
     }

@@ -76,8 +76,8 @@ fn classify(status: u16, body: &ErrorBody) -> FailureClass {
     }
 }
 
-/// Retrying cannot help a reused key or a closed session; a 409 is otherwise retried by the
-/// gateway as a lock conflict.
+/// Retrying cannot help a reused key or a closed session. The core's default would not retry a
+/// 409 either (only 429 and 5xx); the advice says so, whatever that default becomes.
 pub(crate) fn retry_advice(response: &ProviderResponse) -> Option<bool> {
     let status = response.status();
     if status.is_success() {

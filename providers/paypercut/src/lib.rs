@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use checkout_provider_interface::capability::UpdateCheck;
 use checkout_provider_interface::{
-    Access, Adapter, AdapterError, Capabilities, ConfigError, Context, ProviderFactory, ProviderRequest,
-    ProviderResponse, ProviderSetup, UnifiedSession, UnifiedUpdate,
+    Access, Adapter, AdapterError, CheckedUpdate, ConfigError, Context, CurrentState, ProviderFactory, ProviderRequest,
+    ProviderResponse, ProviderSetup, SessionIdError, UnifiedSession, UnifiedUpdate,
 };
 
 use crate::config::Config;
@@ -39,26 +39,18 @@ struct Paypercut {
 }
 
 impl Adapter for Paypercut {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-
-    fn capabilities(&self) -> &'static Capabilities {
-        &capabilities::CAPABILITIES
-    }
-
     fn check_update(&self, update: &UnifiedUpdate) -> UpdateCheck {
         capabilities::check(update)
     }
 
-    fn check_session_id(&self, id: &str) -> Result<(), String> {
+    fn check_session_id(&self, id: &str) -> Result<(), SessionIdError> {
         request::check_session_id(id)
     }
 
     fn build_update(
         &self,
-        update: &UnifiedUpdate,
-        _current: Option<&ProviderResponse>,
+        update: &CheckedUpdate,
+        _current: CurrentState<'_>,
         ctx: &Context,
     ) -> Result<ProviderRequest, AdapterError> {
         request::build_update(&self.config, update, ctx)

@@ -3,7 +3,9 @@
 
 use checkout_provider_interface::adapter::merge_provider_options;
 use checkout_provider_interface::wire::{self, JSON};
-use checkout_provider_interface::{AdapterError, Context, FieldProblem, ProviderRequest, UnifiedUpdate};
+use checkout_provider_interface::{
+    AdapterError, CheckedUpdate, Context, FieldProblem, ProviderRequest, SessionIdError,
+};
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Map, Value};
 
@@ -15,16 +17,18 @@ pub(crate) const MAX_SESSION_ID: usize = 200;
 /// Paypercut's documented limit on idempotency keys.
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
-pub(crate) fn check_session_id(id: &str) -> Result<(), String> {
+pub(crate) fn check_session_id(id: &str) -> Result<(), SessionIdError> {
     if id.is_empty() || id.len() > MAX_SESSION_ID {
-        return Err(format!("paypercut checkout ids are 1 to {MAX_SESSION_ID} characters"));
+        return Err(SessionIdError { kind: KIND, expected: format!("1 to {MAX_SESSION_ID} characters") });
     }
     Ok(())
 }
 
+/// `update` passed `capabilities::check`, so the body has a non-empty `shipping_rate` (from the
+/// unified field or `provider_options.paypercut`).
 pub(crate) fn build_update(
     config: &Config,
-    update: &UnifiedUpdate,
+    update: &CheckedUpdate,
     ctx: &Context,
 ) -> Result<ProviderRequest, AdapterError> {
     let mut body = Map::new();
@@ -32,14 +36,9 @@ pub(crate) fn build_update(
         body.insert("shipping_rate".to_owned(), Value::String(rate.clone()));
     }
     merge_provider_options(&mut body, update, KIND)?;
-    // The gateway's check already refused this; repeated so a direct caller (preview,
-    // `translate`) can never produce a body Paypercut is bound to reject.
-    if body.get("shipping_rate").and_then(Value::as_str).is_none_or(str::is_empty) {
-        return Err(AdapterError::Invalid(vec![crate::capabilities::missing_shipping_rate()]));
-    }
     let key = idempotency_key(&ctx.idempotency_key)?;
     let encoded = serde_json::to_vec(&Value::Object(body))
-        .map_err(|e| AdapterError::Invalid(vec![FieldProblem::new("", format!("cannot encode body: {e}"))]))?;
+        .map_err(|e| AdapterError::internal("cannot encode the update body", e))?;
     let mut builder = wire::request(Method::POST, &path(&ctx.session_id))
         .header(http::header::CONTENT_TYPE, JSON)
         .header("idempotency-key", key);
@@ -66,7 +65,7 @@ pub(crate) fn auth_headers(config: &Config) -> Result<HeaderMap, AdapterError> {
     headers.insert(http::header::AUTHORIZATION, wire::sensitive(&bearer(&config.api_key))?);
     if let Some(account) = &config.account {
         let value = HeaderValue::from_str(account)
-            .map_err(|_| AdapterError::unparseable("configured account is not a valid header value"))?;
+            .map_err(|e| AdapterError::internal("the configured account is not a valid header value", e))?;
         headers.insert("paypercut-account", value);
     }
     Ok(headers)
@@ -86,13 +85,14 @@ fn idempotency_key(key: &str) -> Result<HeaderValue, AdapterError> {
             "the idempotency key does not fit paypercut's rule (1-255 of [A-Za-z0-9:_-.])",
         )]));
     }
-    HeaderValue::from_str(key).map_err(|_| AdapterError::unparseable("idempotency key is not a header value"))
+    HeaderValue::from_str(key).map_err(|e| AdapterError::internal("the idempotency key is not a header value", e))
 }
 
 #[cfg(test)]
 mod tests {
+    use checkout_provider_interface::capability::{Refused, check_update};
     use checkout_provider_interface::wire::describe_request;
-    use checkout_provider_interface::{AdapterError, Context, Secret, UnifiedUpdate};
+    use checkout_provider_interface::{AdapterError, CheckedUpdate, Context, Secret, UnifiedUpdate};
     use serde_json::json;
 
     use super::{build_retrieve, build_update, check_session_id};
@@ -112,8 +112,14 @@ mod tests {
         }
     }
 
-    fn update(body: serde_json::Value) -> UnifiedUpdate {
-        serde_json::from_value(body).unwrap()
+    /// `body` as the gateway's check passes it, or the problems it found.
+    fn checked(body: serde_json::Value) -> Result<CheckedUpdate, Box<Refused>> {
+        let update: UnifiedUpdate = serde_json::from_value(body).unwrap();
+        check_update(&crate::FACTORY, &crate::Paypercut { config: config(None) }, update)
+    }
+
+    fn update(body: serde_json::Value) -> CheckedUpdate {
+        checked(body).unwrap()
     }
 
     #[test]
@@ -131,9 +137,8 @@ mod tests {
 
     #[test]
     fn update_without_a_rate_or_with_a_bad_key_is_refused() {
-        let none =
-            build_update(&config(None), &update(json!({"provider_options": {"paypercut": {"x": 1}}})), &ctx("c", "k"));
-        assert!(matches!(none, Err(AdapterError::Invalid(p)) if p[0].pointer == "/shipping_rate"));
+        let none = checked(json!({"provider_options": {"paypercut": {"x": 1}}}));
+        assert!(matches!(none, Err(refused) if refused.problems.invalid[0].pointer == "/shipping_rate"));
         let spaced = build_update(&config(None), &update(json!({"shipping_rate": "s"})), &ctx("c", "a b"));
         assert!(matches!(spaced, Err(AdapterError::Invalid(_))));
         let long = "k".repeat(256);

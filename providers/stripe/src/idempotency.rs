@@ -10,7 +10,7 @@
 //! protects the one attempt against a duplicate delivery; the gateway's own idempotency store
 //! (keyed by the client's key) still guarantees one outcome per client request.
 
-use checkout_provider_interface::{AdapterError, Context, FieldProblem};
+use checkout_provider_interface::{AdapterError, Context};
 
 /// Stripe: "Idempotency keys are up to 255 characters long."
 const MAX_KEY_LENGTH: usize = 255;
@@ -24,19 +24,18 @@ pub fn attempt_key(ctx: &Context) -> Result<http::HeaderValue, AdapterError> {
     };
     let nonce = safe(&ctx.nonce);
     if nonce.is_empty() {
-        return Err(AdapterError::Invalid(vec![FieldProblem::new(
-            "",
+        // The gateway mints every nonce: a missing one is its own fault.
+        return Err(AdapterError::internal_without_cause(
             "the attempt has no nonce to make its idempotency key unique",
-        )]));
+        ));
     }
     let mut forwarded = safe(&ctx.idempotency_key);
     forwarded.truncate(MAX_KEY_LENGTH.saturating_sub(nonce.len() + 1));
     let key = format!("{forwarded}:{nonce}");
     // Only a nonce longer than the limit by itself is cut here.
     let key = key.get(..MAX_KEY_LENGTH).unwrap_or(&key);
-    http::HeaderValue::from_str(key).map_err(|_| {
-        AdapterError::Invalid(vec![FieldProblem::new("", "the idempotency key is not a valid header value")])
-    })
+    http::HeaderValue::from_str(key)
+        .map_err(|e| AdapterError::internal("the idempotency key is not a valid header value", e))
 }
 
 #[cfg(test)]

@@ -26,8 +26,8 @@ use std::sync::Arc;
 
 use checkout_provider_interface::capability::UpdateCheck;
 use checkout_provider_interface::{
-    Access, Adapter, AdapterError, Capabilities, ConfigError, Context, Patch, ProviderFactory, ProviderRequest,
-    ProviderResponse, ProviderSetup, Simulator, UnifiedSession, UnifiedUpdate,
+    Access, Adapter, AdapterError, CheckedUpdate, ConfigError, Context, CurrentState, Patch, ProviderFactory,
+    ProviderRequest, ProviderResponse, ProviderSetup, Simulator, UnifiedSession, UnifiedUpdate,
 };
 
 use crate::config::StripeConfig;
@@ -51,14 +51,6 @@ struct StripeAdapter {
 }
 
 impl Adapter for StripeAdapter {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-
-    fn capabilities(&self) -> &'static Capabilities {
-        &capabilities::CAPABILITIES
-    }
-
     fn check_update(&self, update: &UnifiedUpdate) -> UpdateCheck {
         rules::check(update, &self.config)
     }
@@ -69,11 +61,11 @@ impl Adapter for StripeAdapter {
 
     fn build_update(
         &self,
-        update: &UnifiedUpdate,
-        current: Option<&ProviderResponse>,
+        update: &CheckedUpdate,
+        current: CurrentState<'_>,
         ctx: &Context,
     ) -> Result<ProviderRequest, AdapterError> {
-        request::build_update(&self.config, update, current, ctx)
+        request::build_update(&self.config, update, current.response(), ctx)
     }
 
     fn build_retrieve(&self, ctx: &Context) -> Result<ProviderRequest, AdapterError> {

@@ -5,13 +5,13 @@
 
 use checkout_provider_interface::adapter::merge_provider_options;
 use checkout_provider_interface::{
-    AdapterError, AddressPatch, Context, DetailsPatch, FieldProblem, LineItem, Patch, ProviderRequest,
-    ProviderResponse, ShippingOption, UnifiedUpdate, wire,
+    AdapterError, AddressPatch, CheckedUpdate, Context, DetailsPatch, FieldProblem, LineItem, Patch, ProviderRequest,
+    ProviderResponse, ShippingOption, wire,
 };
 use serde_json::{Map, Value, json};
 
 use crate::config::StripeConfig;
-use crate::{KIND, form, line_items, response, rules, units};
+use crate::{KIND, form, line_items, response, units};
 
 /// What every session answer expands: its line items (Stripe includes them only when asked, and
 /// then only the first page) and their prices' products, which hold the item image and, on
@@ -49,18 +49,14 @@ pub fn build_line_items_read(config: &StripeConfig, ctx: &Context) -> Result<Pro
     wire::finish(builder, Vec::new())
 }
 
+/// `update` has passed `rules::check` (a `CheckedUpdate` is the only way here), so e.g.
+/// `price_data[currency]=` is never sent.
 pub fn build_update(
     config: &StripeConfig,
-    update: &UnifiedUpdate,
+    update: &CheckedUpdate,
     current: Option<&ProviderResponse>,
     ctx: &Context,
 ) -> Result<ProviderRequest, AdapterError> {
-    // The gateway checks these before dispatch; checking again here keeps a direct caller (or a
-    // preview) from ever sending e.g. `price_data[currency]=`.
-    let invalid = rules::check(update, config).invalid;
-    if !invalid.is_empty() {
-        return Err(AdapterError::Invalid(invalid));
-    }
     let mut body = Map::new();
     if let Some(metadata) = metadata(&update.metadata) {
         body.insert("metadata".to_owned(), metadata);
@@ -93,6 +89,7 @@ pub fn build_update(
     }
     merge_provider_options(&mut body, update, KIND)?;
     expand_session(&mut body)?;
+    // Only `provider_options` nest deep enough to fail: the client's own options.
     let encoded = form::encode(&body)
         .map_err(|e| AdapterError::Invalid(vec![FieldProblem::new("", format!("cannot form-encode: {e}"))]))?;
 
@@ -109,7 +106,7 @@ pub fn build_update(
 pub fn common_headers(config: &StripeConfig) -> Result<Vec<(&'static str, http::HeaderValue)>, AdapterError> {
     let authorization = wire::sensitive(&format!("Bearer {}", config.api_key.expose()))?;
     let version = http::HeaderValue::from_str(&config.api_version)
-        .map_err(|_| AdapterError::unparseable("api_version is not a valid header value"))?;
+        .map_err(|e| AdapterError::internal("the configured api_version is not a valid header value", e))?;
     Ok(vec![("authorization", authorization), ("stripe-version", version)])
 }
 

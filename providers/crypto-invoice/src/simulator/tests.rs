@@ -1,8 +1,10 @@
 use std::sync::Arc;
 
+use checkout_provider_interface::capability::check_update;
 use checkout_provider_interface::contract::InlineSecrets;
 use checkout_provider_interface::{
-    Adapter, AdapterError, Context, FailureClass, ProviderSetup, SessionStatus, Simulator, UnifiedUpdate,
+    Adapter, AdapterError, CheckedUpdate, Context, CurrentState, FailureClass, ProviderSetup, SessionStatus, Simulator,
+    UnifiedUpdate,
 };
 use serde_json::{Map, Value, json};
 
@@ -22,6 +24,11 @@ fn pair() -> (Arc<dyn Adapter>, Arc<dyn Simulator>) {
         (Ok(adapter), Ok(simulator)) => (adapter, simulator),
         _ => panic!("the test settings are valid"),
     }
+}
+
+/// `update` as the gateway's check passes it.
+fn checked(adapter: &dyn Adapter, update: UnifiedUpdate) -> CheckedUpdate {
+    check_update(&FACTORY, adapter, update).unwrap_or_else(|refused| panic!("{refused:?}"))
 }
 
 fn ctx(session_id: &str) -> Context {
@@ -145,7 +152,9 @@ fn paid_and_deactivated_sessions_are_refused_and_classed_not_updatable() {
     let (adapter, simulator) = pair();
     for id in ["cs_demo_paid", "cs_demo_deactivated"] {
         let update: UnifiedUpdate = serde_json::from_value(json!({"description": "late"})).unwrap_or_default();
-        let request = adapter.build_update(&update, None, &ctx(id)).unwrap_or_else(|e| panic!("{e}"));
+        let request = adapter
+            .build_update(&checked(adapter.as_ref(), update), CurrentState::NotRequested, &ctx(id))
+            .unwrap_or_else(|e| panic!("{e}"));
         let response = simulator.handle(request);
         assert_eq!(response.status().as_u16(), 400);
         match adapter.parse_session(&response, &ctx(id)) {
@@ -168,7 +177,9 @@ fn round_trip_update_through_the_simulator() {
     .unwrap_or_default();
     let ctx = ctx("cs_demo_usd");
     // `success_message` through provider_options replaces the demo's `success_url`.
-    let request = adapter.build_update(&update, None, &ctx).unwrap_or_else(|e| panic!("{e}"));
+    let request = adapter
+        .build_update(&checked(adapter.as_ref(), update), CurrentState::NotRequested, &ctx)
+        .unwrap_or_else(|e| panic!("{e}"));
     let session = adapter.parse_session(&simulator.handle(request), &ctx).unwrap_or_else(|e| panic!("{e}"));
     let got = serde_json::to_value(&session).unwrap_or_default();
     assert_eq!(session.status, SessionStatus::Open);

@@ -68,9 +68,16 @@ fn update(
     unified: Value,
 ) -> Result<checkout_provider_interface::UnifiedSession, AdapterError> {
     let update: UnifiedUpdate = serde_json::from_value(unified).unwrap_or_else(|e| panic!("{e}"));
+    let update = match checkout_provider_interface::capability::check_update(&crate::FACTORY, adapter, update) {
+        Ok(update) => update,
+        Err(refused) if refused.problems.unsupported.is_empty() => {
+            return Err(AdapterError::Invalid(refused.problems.invalid));
+        }
+        Err(refused) => return Err(AdapterError::Unsupported(refused.problems.unsupported)),
+    };
     let ctx = ctx(session, OffsetDateTime::now_utc());
     let read = simulator.handle(attempt(adapter, adapter.build_retrieve(&ctx)?, Access::Read, &ctx));
-    let put = adapter.build_update(&update, Some(&read), &ctx)?;
+    let put = adapter.build_update(&update, checkout_provider_interface::CurrentState::Read(&read), &ctx)?;
     let sent = self::ctx(session, OffsetDateTime::now_utc());
     adapter.parse_session(&simulator.handle(attempt(adapter, put, Access::Write, &sent)), &ctx)
 }

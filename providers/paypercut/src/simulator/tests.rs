@@ -1,7 +1,8 @@
+use checkout_provider_interface::capability::check_update;
 use checkout_provider_interface::contract::InlineSecrets;
 use checkout_provider_interface::{
-    Adapter, AdapterError, Context, FailureClass, ProviderSetup, SessionStatus, Simulator, UnifiedSession,
-    UnifiedUpdate,
+    Adapter, AdapterError, Context, CurrentState, FailureClass, ProviderSetup, SessionStatus, Simulator,
+    UnifiedSession, UnifiedUpdate,
 };
 use serde_json::{Map, Value, json};
 
@@ -173,7 +174,8 @@ fn round_trip(
     let request = match update {
         Some(body) => {
             let update: UnifiedUpdate = serde_json::from_value(body).unwrap();
-            adapter.build_update(&update, None, ctx).unwrap()
+            let update = check_update(&crate::FACTORY, adapter, update).unwrap();
+            adapter.build_update(&update, CurrentState::NotRequested, ctx).unwrap()
         }
         None => adapter.build_retrieve(ctx).unwrap(),
     };

@@ -4,7 +4,7 @@
 
 use checkout_provider_interface::contract::InlineSecrets;
 use checkout_provider_interface::{
-    Adapter, AdapterError, Context, ProviderSetup, Secret, Simulator, UnifiedSession, UnifiedUpdate,
+    Adapter, AdapterError, Context, CurrentState, ProviderSetup, Secret, Simulator, UnifiedSession, UnifiedUpdate,
 };
 use serde_json::{Map, Value, json};
 use time::macros::datetime;
@@ -175,10 +175,11 @@ fn retrieve(sim: &StripeSimulator, adapter: &dyn Adapter, id: &str) -> UnifiedSe
 
 fn update(sim: &StripeSimulator, adapter: &dyn Adapter, id: &str, body: Value) -> UnifiedSession {
     let update: UnifiedUpdate = serde_json::from_value(body).unwrap_or_else(|e| panic!("{e}"));
-    let check = checkout_provider_interface::capability::check_update(adapter, &update);
-    assert!(check.unsupported.is_empty() && check.invalid.is_empty(), "{check:?}");
+    let update = checkout_provider_interface::capability::check_update(&crate::FACTORY, adapter, update)
+        .unwrap_or_else(|refused| panic!("{refused:?}"));
     let ctx = context(id);
-    let response = sim.handle(adapter.build_update(&update, None, &ctx).unwrap_or_else(|e| panic!("{e}")));
+    let built = adapter.build_update(&update, CurrentState::NotRequested, &ctx).unwrap_or_else(|e| panic!("{e}"));
+    let response = sim.handle(built);
     finish(sim, adapter, &ctx, &response).unwrap_or_else(|e| panic!("{e}"))
 }
 

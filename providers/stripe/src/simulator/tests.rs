@@ -2,7 +2,8 @@
 
 use checkout_provider_interface::contract::InlineSecrets;
 use checkout_provider_interface::{
-    Adapter, AdapterError, Context, FailureClass, ProviderSetup, Secret, SessionStatus, Simulator, UnifiedUpdate,
+    Adapter, AdapterError, Context, CurrentState, FailureClass, ProviderSetup, Secret, SessionStatus, Simulator,
+    UnifiedUpdate,
 };
 use serde_json::{Map, Value, json};
 use time::macros::datetime;
@@ -232,14 +233,15 @@ fn update(
     body: Value,
 ) -> Result<checkout_provider_interface::UnifiedSession, AdapterError> {
     let update: UnifiedUpdate = serde_json::from_value(body).unwrap_or_else(|e| panic!("{e}"));
-    let check = checkout_provider_interface::capability::check_update(adapter, &update);
-    assert!(check.unsupported.is_empty() && check.invalid.is_empty(), "{check:?}");
+    let update = checkout_provider_interface::capability::check_update(&crate::FACTORY, adapter, update)
+        .unwrap_or_else(|refused| panic!("{refused:?}"));
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let ctx = context(session_id, &format!("key-{call}"));
     let current =
         if adapter.needs_current_state(&update) { Some(sim.handle(adapter.build_retrieve(&ctx)?)) } else { None };
-    let request = adapter.build_update(&update, current.as_ref(), &ctx)?;
+    let current = current.as_ref().map_or(CurrentState::NotRequested, CurrentState::Read);
+    let request = adapter.build_update(&update, current, &ctx)?;
     adapter.parse_session(&sim.handle(request), &ctx)
 }
 
