@@ -6,6 +6,8 @@
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY . .
+# With the default `simulators` feature: the image's default file is the demo config, which needs
+# them. An image that only ever runs its own config may build with `--no-default-features`.
 RUN cargo build --release --locked --bin checkout-gateway
 
 FROM gcr.io/distroless/cc-debian12:nonroot

@@ -11,6 +11,7 @@
 
 pub mod admission;
 pub mod api;
+pub mod body_deadline;
 pub mod config;
 pub mod dispatch;
 pub mod errors;

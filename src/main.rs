@@ -106,7 +106,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
         // Before binding: once the port answers, a reload signal must reload, not kill (SIGHUP's
         // default action terminates the process).
         let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-        let running = server::start(config).await.map_err(anyhow::Error::msg)?;
+        let running = server::start(config).await?;
         if let Some(addr) = running.simulator_addr {
             tracing::info!(%addr, "provider simulators listening");
         }
@@ -163,7 +163,7 @@ fn translate(config: Config, provider: &str, session: &str, file: Option<PathBuf
     }
     let body: serde_json::Value = serde_json::from_str(&text).context("the body is not JSON")?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let state = runtime.block_on(checkout_gateway::state::AppState::new(config)).map_err(anyhow::Error::msg)?;
+    let state = runtime.block_on(checkout_gateway::state::AppState::new(config))?;
     let provider = state.provider(provider).with_context(|| format!("no provider named `{provider}`"))?.clone();
     // The pipeline's error, shown as the API would answer it.
     let problem = |e: checkout_gateway::failure::UpdateError| {

@@ -28,15 +28,24 @@ pub struct UpdateSchema {
     document: Value,
 }
 
+/// The embedded schema document is broken: a build defect, never the operator's or a client's.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("the embedded update schema is not JSON")]
+    NotJson(#[source] serde_json::Error),
+    #[error("the embedded update schema does not compile")]
+    DoesNotCompile(#[source] jsonschema::ValidationError<'static>),
+}
+
 impl UpdateSchema {
     /// Compile the embedded schema. Fails only if the embedded document is broken (a build
     /// defect that the test suite catches).
-    pub fn compile() -> Result<Self, String> {
-        let document: Value = serde_json::from_str(UPDATE_REQUEST_SCHEMA).map_err(|e| e.to_string())?;
+    pub fn compile() -> Result<Self, SchemaError> {
+        let document: Value = serde_json::from_str(UPDATE_REQUEST_SCHEMA).map_err(SchemaError::NotJson)?;
         let validator = jsonschema::options()
             .with_draft(jsonschema::Draft::Draft202012)
             .build(&document)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| SchemaError::DoesNotCompile(e.to_owned()))?;
         Ok(Self { validator, document })
     }
 

@@ -8,8 +8,39 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::Config;
-use crate::state::{AppState, Gateway};
+use crate::config::{Config, ConfigError};
+use crate::state::{AppState, Gateway, RestartNeeded, StateError};
+
+/// Why the gateway did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// `key` is the config key naming the address (`server.listen`, …).
+    #[error("cannot bind {key} {listen}")]
+    Bind {
+        key: &'static str,
+        listen: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read the address server.listen bound")]
+    BoundAddress(#[source] std::io::Error),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Why a reload was refused (the old config stays in force).
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    RestartNeeded(#[from] RestartNeeded),
+}
+
+/// `listen` bound, or why not in terms of the config key `key`.
+async fn bind(key: &'static str, listen: &str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(listen).await.map_err(|source| StartError::Bind { key, listen: listen.to_owned(), source })
+}
 
 /// A started gateway. Dropping it does not stop it; call [`Running::shutdown`].
 pub struct Running {
@@ -37,22 +68,15 @@ impl Running {
 }
 
 /// Bind the listeners and start serving `config`.
-pub async fn start(config: Config) -> Result<Running, String> {
+pub async fn start(config: Config) -> Result<Running, StartError> {
     let simulator = match &config.simulator_listen {
-        Some(listen) => {
-            let listener =
-                TcpListener::bind(listen).await.map_err(|e| format!("cannot bind simulator.listen {listen}: {e}"))?;
-            Some((listener, crate::simulators::router(&config.simulators)))
-        }
+        Some(listen) => Some((bind("simulator.listen", listen).await?, crate::simulators::router(&config.simulators))),
         None => None,
     };
-    let listen = config.server.listen.clone();
-    let listener = TcpListener::bind(&listen).await.map_err(|e| format!("cannot bind server.listen {listen}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = bind("server.listen", &config.server.listen).await?;
+    let addr = listener.local_addr().map_err(StartError::BoundAddress)?;
     let admin = match &config.server.admin_listen {
-        Some(listen) => Some(
-            TcpListener::bind(listen).await.map_err(|e| format!("cannot bind server.admin_listen {listen}: {e}"))?,
-        ),
+        Some(listen) => Some(bind("server.admin_listen", listen).await?),
         None => None,
     };
     let admin_addr = admin.as_ref().and_then(|listener| listener.local_addr().ok());
@@ -111,8 +135,10 @@ pub async fn shutdown_signal() {
 
 /// Reload the config at `path` into `gateway` (SIGHUP): an invalid config is refused and
 /// logged, and the old one stays in force.
-pub fn reload(gateway: &Gateway, path: &std::path::Path) -> Result<(), String> {
-    let result = crate::config::load(path).map_err(|e| e.to_string()).and_then(|config| gateway.reload(config));
+pub fn reload(gateway: &Gateway, path: &std::path::Path) -> Result<(), ReloadError> {
+    let result = crate::config::load(path)
+        .map_err(ReloadError::from)
+        .and_then(|config| gateway.reload(config).map_err(ReloadError::from));
     crate::metrics::reload(result.is_ok());
     match &result {
         Ok(()) => tracing::info!(path = %path.display(), "config reloaded"),
@@ -130,5 +156,22 @@ pub async fn hangup(signal: &mut Option<tokio::signal::unix::Signal>) {
             signal.recv().await;
         }
         None => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_taken_address_names_its_key_and_keeps_the_os_error() {
+        let taken = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listen = taken.local_addr().unwrap().to_string();
+        let error = bind("server.admin_listen", &listen).await.unwrap_err();
+        assert_eq!(error.to_string(), format!("cannot bind server.admin_listen {listen}"));
+        let cause = error.source().and_then(|cause| cause.downcast_ref::<std::io::Error>()).unwrap();
+        assert_eq!(cause.kind(), std::io::ErrorKind::AddrInUse);
     }
 }

@@ -8,11 +8,32 @@ use arc_swap::ArcSwap;
 
 use crate::admission::Admission;
 use crate::config::{Config, Provider, StoreKind, Tenant};
-use crate::dispatch::Dispatcher;
-use crate::idempotency::{IdempotencyStore, MemoryBudget, MemoryStore, RedisStore};
+use crate::dispatch::{ClientBuildError, Dispatcher};
+use crate::idempotency::{IdempotencyStore, MemoryBudget, MemoryStore, RedisStore, StoreError};
 use crate::rate_limit::TenantLimiter;
-use crate::schema::UpdateSchema;
+use crate::schema::{SchemaError, UpdateSchema};
 use crate::usage::UsageTracker;
+
+/// Why the first state cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error(transparent)]
+    HttpClient(#[from] ClientBuildError),
+    /// The configured Redis store cannot be reached; the key names where the URL came from.
+    #[error("idempotency.redis_url")]
+    Store(#[source] StoreError),
+}
+
+/// Why a reloaded config cannot replace the running one: what it changed is only read at start.
+#[derive(Debug, thiserror::Error)]
+pub enum RestartNeeded {
+    #[error("the [idempotency] section changed; that needs a restart")]
+    Idempotency,
+    #[error("listen addresses changed; that needs a restart")]
+    ListenAddresses,
+}
 
 pub struct AppState {
     pub config: Config,
@@ -25,7 +46,7 @@ pub struct AppState {
 
 impl AppState {
     /// Build the first state: compile the schema, connect the store.
-    pub async fn new(config: Config) -> Result<Arc<Self>, String> {
+    pub async fn new(config: Config) -> Result<Arc<Self>, StateError> {
         let schema = Arc::new(UpdateSchema::compile()?);
         let dispatcher = Dispatcher::new(config.server.max_response_bytes)?;
         let store: Arc<dyn IdempotencyStore> = match config.idempotency.store {
@@ -35,7 +56,7 @@ impl AppState {
             })),
             StoreKind::Redis => {
                 let url = config.idempotency.redis_url.as_deref().unwrap_or_default();
-                Arc::new(RedisStore::connect(url).await.map_err(|e| format!("idempotency.redis_url: {e}"))?)
+                Arc::new(RedisStore::connect(url).await.map_err(StateError::Store)?)
             }
         };
         let limiter =
@@ -46,15 +67,15 @@ impl AppState {
 
     /// The state for a reloaded config, keeping what outlives reloads. The store cannot change
     /// without a restart.
-    pub fn reloaded(&self, config: Config) -> Result<Arc<Self>, String> {
+    pub fn reloaded(&self, config: Config) -> Result<Arc<Self>, RestartNeeded> {
         if config.idempotency != self.config.idempotency {
-            return Err("the [idempotency] section changed; that needs a restart".to_owned());
+            return Err(RestartNeeded::Idempotency);
         }
         if config.server.listen != self.config.server.listen
             || config.server.admin_listen != self.config.server.admin_listen
             || config.simulator_listen != self.config.simulator_listen
         {
-            return Err("listen addresses changed; that needs a restart".to_owned());
+            return Err(RestartNeeded::ListenAddresses);
         }
         Ok(Arc::new(Self {
             dispatcher: self.dispatcher.reconfigured(config.server.max_response_bytes),
@@ -114,7 +135,7 @@ impl Gateway {
     }
 
     /// Swap in `config`, or keep the old one and say why not.
-    pub fn reload(&self, config: Config) -> Result<(), String> {
+    pub fn reload(&self, config: Config) -> Result<(), RestartNeeded> {
         let next = self.current().reloaded(config)?;
         self.current.store(next);
         Ok(())

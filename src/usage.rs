@@ -17,6 +17,12 @@ pub enum UsageTracker {
     Redis(ConnectionManager),
 }
 
+/// The shared store did not answer a read of the counts. Its text is the store's own (the switch
+/// report shows it in its `503 store_unavailable` detail).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct UsageError(redis::RedisError);
+
 fn key(tenant: &str) -> String {
     format!("cg:usage:{tenant}")
 }
@@ -58,7 +64,7 @@ impl UsageTracker {
     }
 
     /// The tenant's counts so far.
-    pub async fn counts(&self, tenant: &str) -> Result<BTreeMap<Feature, u64>, String> {
+    pub async fn counts(&self, tenant: &str) -> Result<BTreeMap<Feature, u64>, UsageError> {
         match self {
             Self::Memory(counts) => {
                 let counts = counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -66,7 +72,7 @@ impl UsageTracker {
             }
             Self::Redis(connection) => {
                 let mut connection = connection.clone();
-                let raw: HashMap<String, u64> = connection.hgetall(key(tenant)).await.map_err(|e| e.to_string())?;
+                let raw: HashMap<String, u64> = connection.hgetall(key(tenant)).await.map_err(UsageError)?;
                 Ok(Feature::ALL.iter().filter_map(|f| raw.get(&name(*f)).map(|n| (*f, *n))).collect())
             }
         }

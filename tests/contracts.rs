@@ -13,10 +13,15 @@ use std::path::Path;
 
 use checkout_gateway::registry::PROVIDERS;
 use checkout_gateway::schema::UpdateSchema;
-use checkout_provider_interface::contract::{Case, rewrite_dir, rewrite_file, run_dir, run_file};
+use checkout_provider_interface::contract::{Case, CaseError, rewrite_dir, rewrite_file, run_dir, run_file};
 
 fn contracts_dir(kind: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("providers").join(kind).join("contracts")
+}
+
+/// `result` with its error as the report text, so `assert_eq!` prints the report.
+fn reported<T>(result: Result<T, CaseError>) -> Result<T, String> {
+    result.map_err(|report| report.to_string())
 }
 
 #[test]
@@ -116,8 +121,13 @@ fn update_expect_rewrites_broken_expectations_back_to_the_adapters_output() {
         for (path, original) in &copies {
             assert_eq!(&std::fs::read_to_string(path).expect("read"), original, "{}", path.display());
         }
-        assert_eq!(run_dir(factory, dir.path()), Ok(copies.len()));
-        assert_eq!(rewrite_dir(factory, dir.path()), Ok(0), "{}: a passing case is not rewritten", factory.kind);
+        assert_eq!(reported(run_dir(factory, dir.path())), Ok(copies.len()));
+        assert_eq!(
+            reported(rewrite_dir(factory, dir.path())),
+            Ok(0),
+            "{}: a passing case is not rewritten",
+            factory.kind
+        );
     }
 }
 
@@ -139,7 +149,7 @@ fn update_expect_replaces_a_stale_expectation_with_the_produced_one() {
         // The case now claims a session where the adapter maps the provider's answer to an error.
         std::fs::write(path, original.replace(error_key, "\n  \"expected_session\": ")).expect("write");
         assert!(run_file(factory, path).is_err(), "{}", path.display());
-        assert_eq!(rewrite_file(factory, path), Ok(true), "{}", path.display());
+        assert_eq!(reported(rewrite_file(factory, path)), Ok(true), "{}", path.display());
         let rewritten = std::fs::read_to_string(path).expect("read");
         assert_eq!(
             as_json(&rewritten),
@@ -153,8 +163,26 @@ fn update_expect_replaces_a_stale_expectation_with_the_produced_one() {
             "{}: in the stale key's place",
             path.display()
         );
-        assert_eq!(run_file(factory, path), Ok(()));
+        assert_eq!(reported(run_file(factory, path)), Ok(()));
         checked += 1;
     }
     assert!(checked > 0, "no provider has a case expecting an error");
+}
+
+/// The report names the file, the case and the expectation, and shows both values: what a
+/// reader of a failing run needs, in the form it always had.
+#[test]
+fn a_failing_case_reports_its_file_description_and_both_values() {
+    let factory = PROVIDERS.first().expect("a provider");
+    let (dir, copies) = copy_cases(factory.kind);
+    let (path, original) = copies.first().expect("a case");
+    let case: Case = serde_json::from_str(original).expect("case");
+    std::fs::write(path, break_expectations(original)).expect("write broken case");
+    let report = run_dir(factory, dir.path()).expect_err("the broken case fails").to_string();
+    let prefix = format!("{}: {} — ", path.display(), case.description);
+    assert!(report.starts_with(&prefix), "{report}");
+    let expectation = &report[prefix.len()..];
+    let (expected, got) = expectation.split_once("\n      got: ").expect("both values");
+    assert!(expected.contains(" differs\n expected: {") && expected.contains("\"broken\": true"), "{report}");
+    assert!(!got.contains("\"broken\""), "{report}");
 }

@@ -28,7 +28,7 @@ pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> Result<
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
         if std::error::Error::source(&e).is_some_and(<dyn std::error::Error>::is::<http_body_util::LengthLimitError>) {
             ApiError::PayloadTooLarge(limit)
-        } else if crate::api::body_deadline::is_deadline(&e) {
+        } else if crate::body_deadline::is_deadline(&e) {
             crate::metrics::slow_client("body");
             ApiError::RequestTimeout
         } else {

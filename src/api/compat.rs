@@ -40,7 +40,7 @@ pub async fn report(auth: AuthedTenant, RawQuery(query): RawQuery) -> Result<Jso
     }
     let provider =
         state.provider(&target).ok_or_else(|| ApiError::ProviderNotAllowed(format!("no provider `{target}`")))?;
-    let counts = state.usage.counts(&tenant.name).await.map_err(ApiError::StoreUnavailable)?;
+    let counts = state.usage.counts(&tenant.name).await.map_err(|e| ApiError::StoreUnavailable(e.to_string()))?;
     let capabilities = provider.factory.capabilities;
     let fields: Vec<Value> = counts
         .iter()

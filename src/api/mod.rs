@@ -1,7 +1,6 @@
 //! The HTTP API: routes and the middleware stack, read top to bottom.
 
 pub mod body;
-pub mod body_deadline;
 pub mod compat;
 pub mod extract;
 pub mod handlers;
@@ -98,7 +97,7 @@ async fn admit(State(gateway): State<Arc<Gateway>>, mut request: Request, next: 
     };
     let tenant_slot = TenantSlot::default();
     request.extensions_mut().insert(tenant_slot.clone());
-    let request = request.map(|body| body_deadline::with_deadline(body, body_deadline));
+    let request = request.map(|body| crate::body_deadline::with_deadline(body, body_deadline));
     let response = next.run(request).await;
     // Both slots are held until the handler has produced its response.
     drop((tenant_slot, permit));

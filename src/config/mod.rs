@@ -239,8 +239,8 @@ fn build_provider(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Re
             format!("unknown provider kind `{}`; known: {}", raw.kind, crate::registry::kinds().join(", ")),
         )
     })?;
-    let base_url =
-        validate_base_url(&raw.base_url, raw.allow_insecure_http).map_err(|m| ConfigError::new(key("base_url"), m))?;
+    let base_url = validate_base_url(&raw.base_url, raw.allow_insecure_http)
+        .map_err(|e| ConfigError::new(key("base_url"), e.to_string()))?;
     if raw.timeout_ms == 0 {
         return Err(ConfigError::new(key("timeout_ms"), "must be > 0"));
     }
@@ -288,9 +288,14 @@ fn build_provider(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Re
 fn build_simulator(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Result<Arc<dyn Simulator>, ConfigError> {
     let factory = crate::registry::factory(&raw.kind)
         .ok_or_else(|| ConfigError::new(format!("providers.{name}.kind"), "unknown provider kind"))?;
+    // A production build (`--no-default-features`) compiles no simulator: say so at start-up.
+    let Some(simulator) = factory.simulator else {
+        let message = "this build has no provider simulators (built without the `simulators` feature): set it to false";
+        return Err(ConfigError::new("simulator.enabled", message));
+    };
     let scoped = secrets.scoped(name);
     let setup = ProviderSetup { name, settings: &raw.settings, secrets: &scoped };
-    (factory.simulator)(&setup).map_err(|e| adapter_config_error(name, &e))
+    simulator(&setup).map_err(|e| adapter_config_error(name, &e))
 }
 
 /// An adapter's error names a key relative to its table (or the table itself).
@@ -303,21 +308,37 @@ fn adapter_config_error(name: &str, error: &checkout_provider_interface::ConfigE
     ConfigError::new(key, error.message.clone())
 }
 
-fn validate_base_url(text: &str, allow_insecure_http: bool) -> Result<String, String> {
-    let url = reqwest::Url::parse(text).map_err(|e| format!("not a URL: {e}"))?;
+/// Why a provider's `base_url` is refused. The texts never repeat the URL: it may carry
+/// credentials.
+#[derive(Debug, thiserror::Error)]
+enum BaseUrlError {
+    // The parser's text is part of the message: a `ConfigError` keeps one text per key.
+    #[error("not a URL: {0}")]
+    NotAUrl(#[source] <reqwest::Url as std::str::FromStr>::Err),
+    #[error("plain http is refused; set allow_insecure_http = true for a local mock")]
+    PlainHttp,
+    #[error("unsupported scheme `{0}`")]
+    UnsupportedScheme(String),
+    #[error("must not contain credentials (user:password@); use the provider's credential keys")]
+    Credentials,
+    #[error("must be scheme://host[:port][/path] without query or fragment")]
+    NotAnOrigin,
+}
+
+fn validate_base_url(text: &str, allow_insecure_http: bool) -> Result<String, BaseUrlError> {
+    let url = reqwest::Url::parse(text).map_err(BaseUrlError::NotAUrl)?;
     match url.scheme() {
         "https" => {}
         "http" if allow_insecure_http => {}
-        "http" => return Err("plain http is refused; set allow_insecure_http = true for a local mock".to_owned()),
-        other => return Err(format!("unsupported scheme `{other}`")),
+        "http" => return Err(BaseUrlError::PlainHttp),
+        other => return Err(BaseUrlError::UnsupportedScheme(other.to_owned())),
     }
-    // Credentials in the URL would show in previews, `check-config` and error texts; the
-    // message never repeats the URL.
+    // Credentials in the URL would show in previews, `check-config` and error texts.
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not contain credentials (user:password@); use the provider's credential keys".to_owned());
+        return Err(BaseUrlError::Credentials);
     }
     if url.query().is_some() || url.fragment().is_some() || url.host().is_none() {
-        return Err("must be scheme://host[:port][/path] without query or fragment".to_owned());
+        return Err(BaseUrlError::NotAnOrigin);
     }
     Ok(text.trim_end_matches('/').to_owned())
 }

@@ -46,6 +46,11 @@ pub enum DispatchError {
     Prepare(checkout_provider_interface::AdapterError),
 }
 
+/// The shared HTTP client could not be built (its TLS backend failed to start).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build HTTP client")]
+pub struct ClientBuildError(#[source] reqwest::Error);
+
 /// How one attempt ended.
 enum Attempt {
     Answered(ProviderResponse),
@@ -53,7 +58,7 @@ enum Attempt {
 }
 
 impl Dispatcher {
-    pub fn new(max_response_bytes: usize) -> Result<Self, String> {
+    pub fn new(max_response_bytes: usize) -> Result<Self, ClientBuildError> {
         let client = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(256)
@@ -61,7 +66,7 @@ impl Dispatcher {
             // Redirects would resend credentials elsewhere; providers do not redirect API calls.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+            .map_err(ClientBuildError)?;
         Ok(Self { client, breakers: Arc::default(), max_response_bytes })
     }
 

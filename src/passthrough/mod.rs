@@ -50,7 +50,7 @@ pub fn client_body(
                     Some((Ok(chunk), (chunks, progress, seen, false)))
                 }
                 Some(Err(error)) => {
-                    let late = crate::api::body_deadline::is_deadline(&error);
+                    let late = crate::body_deadline::is_deadline(&error);
                     progress.fail(if late { BodyFailure::Late } else { BodyFailure::Aborted });
                     Some((Err(RequestBodyError::Client(error.to_string())), (chunks, progress, seen, true)))
                 }

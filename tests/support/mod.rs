@@ -85,10 +85,10 @@ impl TestGateway {
         (status, body)
     }
 
-    /// Reload from `path` as SIGHUP would.
+    /// Reload from `path` as SIGHUP would; `Err` is the refusal's text.
     pub fn reload(&self, path: &std::path::Path) -> Result<(), String> {
         let running = self.running.as_ref().expect("running");
-        server::reload(&running.gateway, path)
+        server::reload(&running.gateway, path).map_err(|refusal| refusal.to_string())
     }
 
     pub async fn stop(mut self) {

@@ -62,6 +62,7 @@ pub fn to_minor(text: &str, exponent: u32) -> Result<i64, AmountProblem> {
 
 /// The decimal major-unit text of `minor` units in a currency with `exponent` decimals, e.g.
 /// `45050` at 2 → `450.50`. Used by the simulator; `to_minor` reads it back exactly.
+#[cfg(any(test, feature = "simulator"))]
 pub fn to_decimal_text(minor: i64, exponent: u32) -> String {
     let digits = minor.unsigned_abs().to_string();
     let sign = if minor < 0 { "-" } else { "" };

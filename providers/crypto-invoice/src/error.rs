@@ -7,7 +7,7 @@
 //! parameter and whose message says the session is paid, deactivated or closed to updates is
 //! classed not updatable: Speed documents no code for it (see the README's Quirks).
 
-use checkout_provider_interface::capability::escape_pointer;
+use checkout_provider_interface::kit::failure::{class_for_status, json, owned_text, pointer};
 use checkout_provider_interface::{FailureClass, FieldProblem, ProviderFailure, ProviderResponse};
 use serde_json::Value;
 
@@ -19,12 +19,8 @@ struct Item {
 
 pub fn failure(response: &ProviderResponse) -> ProviderFailure {
     let status = response.status().as_u16();
-    let class = match status {
-        402 => FailureClass::Rejected,
-        other => ProviderFailure::class_for_status(other),
-    };
-    let mut failure = ProviderFailure::new(class, status);
-    let items = serde_json::from_slice::<Value>(response.body()).map(|body| items(&body)).unwrap_or_default();
+    let mut failure = ProviderFailure::new(class_for_status(status, &[(402, FailureClass::Rejected)]), status);
+    let items = json(response.body()).map(|body| items(&body)).unwrap_or_default();
     failure.code = items.iter().find_map(|item| item.kind.clone());
     let messages: Vec<&str> = items.iter().filter_map(|item| item.message.as_deref()).collect();
     failure.message = (!messages.is_empty()).then(|| messages.join("; "));
@@ -54,10 +50,13 @@ fn items(body: &Value) -> Vec<Item> {
         None if body.get("type").is_some() || body.get("message").is_some() => vec![body],
         None => Vec::new(),
     };
-    let text = |item: &Value, key: &str| item.get(key).and_then(Value::as_str).map(str::to_owned);
     list.into_iter()
         .filter(|item| item.is_object())
-        .map(|item| Item { kind: text(item, "type"), message: text(item, "message"), param: text(item, "param") })
+        .map(|item| Item {
+            kind: owned_text(item, "type"),
+            message: owned_text(item, "message"),
+            param: owned_text(item, "param"),
+        })
         .collect()
 }
 
@@ -108,7 +107,7 @@ fn metadata_pointer(rest: Option<&str>) -> String {
         rest.strip_prefix('.').or_else(|| rest.strip_prefix('[').and_then(|inner| inner.strip_suffix(']')))
     });
     match key {
-        Some(key) if !key.is_empty() => format!("/metadata/{}", escape_pointer(key)),
+        Some(key) if !key.is_empty() => pointer(["metadata", key]),
         _ => "/metadata".to_owned(),
     }
 }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use checkout_provider_interface::capability::UpdateCheck;
 use checkout_provider_interface::{
-    Access, Adapter, AdapterError, CheckedUpdate, ConfigError, Context, CurrentState, ProviderFactory, ProviderRequest,
-    ProviderResponse, ProviderSetup, Simulator, UnifiedSession, UnifiedUpdate,
+    Access, Adapter, AdapterError, BuildSimulator, CheckedUpdate, ConfigError, Context, CurrentState, ProviderFactory,
+    ProviderRequest, ProviderResponse, ProviderSetup, UnifiedSession, UnifiedUpdate,
 };
 
 mod amount;
@@ -21,6 +21,7 @@ mod config;
 mod error;
 mod request;
 mod response;
+#[cfg(feature = "simulator")]
 mod simulator;
 mod units;
 
@@ -28,13 +29,19 @@ mod units;
 pub const KIND: &str = "crypto-invoice";
 
 pub static FACTORY: ProviderFactory =
-    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: build_simulator };
+    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: SIMULATOR };
+
+#[cfg(feature = "simulator")]
+const SIMULATOR: Option<BuildSimulator> = Some(build_simulator);
+#[cfg(not(feature = "simulator"))]
+const SIMULATOR: Option<BuildSimulator> = None;
 
 fn build(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError> {
     Ok(Arc::new(CryptoInvoice { config: config::Config::from_setup(setup)? }))
 }
 
-fn build_simulator(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Simulator>, ConfigError> {
+#[cfg(feature = "simulator")]
+fn build_simulator(setup: &ProviderSetup<'_>) -> Result<Arc<dyn checkout_provider_interface::Simulator>, ConfigError> {
     let config = config::Config::from_setup(setup)?;
     Ok(Arc::new(simulator::SpeedSimulator::new(&config.authorization_value())))
 }

@@ -281,9 +281,13 @@ pub struct ProviderFactory {
     pub capabilities: &'static Capabilities,
     pub build: fn(&ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError>,
     /// A simulator speaking the provider's wire protocol with demo sessions, accepting the
-    /// credentials configured for this provider (for the embedded default config).
-    pub simulator: fn(&ProviderSetup<'_>) -> Result<Arc<dyn Simulator>, ConfigError>,
+    /// credentials configured for this provider (for the embedded default config). `None` when
+    /// the provider crate is built without its `simulator` feature.
+    pub simulator: Option<BuildSimulator>,
 }
+
+/// Builds a provider's simulator from the provider's configuration.
+pub type BuildSimulator = fn(&ProviderSetup<'_>) -> Result<Arc<dyn Simulator>, ConfigError>;
 
 /// Merge `provider_options.<kind>` into a provider body. A key the unified body already set is
 /// a conflict (DESIGN §3.1), reported at `/provider_options/<kind>/<key>`; so is a key in

@@ -292,7 +292,7 @@ mod tests {
     use super::*;
     use crate::{
         Access, AdapterError, ConfigError, Context, CurrentState, ProviderRequest, ProviderResponse, ProviderSetup,
-        Simulator, UnifiedSession,
+        UnifiedSession,
     };
 
     /// Metadata only, and one rule: `description` must not be empty.
@@ -307,12 +307,8 @@ mod tests {
         Err(ConfigError::new("", "not built in tests"))
     }
 
-    fn no_simulator(_: &ProviderSetup<'_>) -> Result<std::sync::Arc<dyn Simulator>, ConfigError> {
-        Err(ConfigError::new("", "not built in tests"))
-    }
-
     static DEMO: ProviderFactory =
-        ProviderFactory { kind: "demo", capabilities: &DEMO_CAPABILITIES, build: no_build, simulator: no_simulator };
+        ProviderFactory { kind: "demo", capabilities: &DEMO_CAPABILITIES, build: no_build, simulator: None };
 
     impl Adapter for Demo {
         fn check_update(&self, update: &UnifiedUpdate) -> UpdateCheck {

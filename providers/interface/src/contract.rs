@@ -6,9 +6,11 @@
 //! `tests/contracts.rs` runs every case of every registered provider through [`run_case`];
 //! with `UPDATE_EXPECT=1` it first rewrites each case's expected outputs ([`rewrite_dir`]).
 
+mod error;
 mod ordered;
 mod rewrite;
 
+pub use error::CaseError;
 pub use rewrite::{rewrite_dir, rewrite_file};
 
 use serde::Deserialize;
@@ -113,12 +115,12 @@ pub struct CaseResponse {
 }
 
 impl CaseResponse {
-    pub fn to_response(&self) -> Result<ProviderResponse, String> {
+    pub fn to_response(&self) -> Result<ProviderResponse, CaseError> {
         let body = match (&self.body, &self.body_text) {
-            (Some(json), None) => serde_json::to_vec(json).map_err(|e| e.to_string())?,
+            (Some(json), None) => serde_json::to_vec(json).map_err(CaseError::Json)?,
             (None, Some(text)) => text.clone().into_bytes(),
             (None, None) => Vec::new(),
-            (Some(_), Some(_)) => return Err("give `body` or `body_text`, not both".to_owned()),
+            (Some(_), Some(_)) => return Err(CaseError::Inputs("give `body` or `body_text`, not both")),
         };
         let mut builder = http::Response::builder().status(self.status);
         if self.body.is_some() {
@@ -127,7 +129,7 @@ impl CaseResponse {
         for (name, value) in &self.headers {
             builder = builder.header(name.as_str(), value.as_str().unwrap_or_default());
         }
-        builder.body(body).map_err(|e| e.to_string())
+        builder.body(body).map_err(CaseError::Response)
     }
 }
 
@@ -146,8 +148,8 @@ impl SecretResolver for InlineSecrets {
 }
 
 impl Case {
-    pub fn context(&self) -> Result<Context, String> {
-        let now = OffsetDateTime::parse(&self.context.now, &Rfc3339).map_err(|e| format!("context.now: {e}"))?;
+    pub fn context(&self) -> Result<Context, CaseError> {
+        let now = OffsetDateTime::parse(&self.context.now, &Rfc3339).map_err(CaseError::Clock)?;
         Ok(Context {
             session_id: self.context.session_id.clone(),
             request_id: self.context.request_id.clone(),
@@ -182,7 +184,7 @@ pub fn describe_error(error: &AdapterError) -> Value {
 
 /// Run one case against an adapter `factory` built from the case's config. `Err` says what
 /// differed.
-pub fn run_case(factory: &crate::ProviderFactory, adapter: &dyn Adapter, case: &Case) -> Result<(), String> {
+pub fn run_case(factory: &crate::ProviderFactory, adapter: &dyn Adapter, case: &Case) -> Result<(), CaseError> {
     run_with(factory, adapter, case, &mut Outputs::Verify)
 }
 
@@ -192,7 +194,7 @@ fn run_with(
     adapter: &dyn Adapter,
     case: &Case,
     outputs: &mut Outputs<'_>,
-) -> Result<(), String> {
+) -> Result<(), CaseError> {
     let ctx = case.context()?;
     if let Err(why) = adapter.check_session_id(&ctx.session_id) {
         let got = describe_error(&AdapterError::InvalidSessionId(why));
@@ -205,8 +207,9 @@ fn run_with(
     let request = match case.operation {
         Operation::Retrieve => adapter.build_retrieve(&ctx),
         Operation::Update => {
-            let body = case.unified_request.clone().ok_or("an update case needs `unified_request`")?;
-            let update: UnifiedUpdate = serde_json::from_value(body).map_err(|e| format!("unified_request: {e}"))?;
+            let body =
+                case.unified_request.clone().ok_or(CaseError::Inputs("an update case needs `unified_request`"))?;
+            let update: UnifiedUpdate = serde_json::from_value(body).map_err(CaseError::UnifiedRequest)?;
             let update = match check_update(factory, adapter, update) {
                 Ok(update) => update,
                 Err(refused) => {
@@ -241,18 +244,22 @@ fn run_with(
         case.expected_provider_request.as_ref(),
         &describe_request(&request, false),
     )?;
-    let response = case.provider_response.as_ref().ok_or("missing `provider_response`")?.to_response()?;
+    let response =
+        case.provider_response.as_ref().ok_or(CaseError::Inputs("missing `provider_response`"))?.to_response()?;
+    let follow_up_failed = |source| CaseError::Adapter { step: "follow_up", source };
     let follow_up = if response.status().is_success() {
-        adapter.follow_up(&response, &ctx).map_err(|e| format!("follow_up: {e}"))?
+        adapter.follow_up(&response, &ctx).map_err(follow_up_failed)?
     } else {
         None
     };
     let parsed = match (follow_up, &case.follow_up) {
         (None, None) => adapter.parse_session(&response, &ctx),
-        (None, Some(_)) => return Err("`follow_up` given but the adapter asks for no follow-up read".to_owned()),
-        (Some(_), None) => return Err("the adapter asks for a follow-up read: give `follow_up`".to_owned()),
+        (None, Some(_)) => {
+            return Err(CaseError::Inputs("`follow_up` given but the adapter asks for no follow-up read"));
+        }
+        (Some(_), None) => return Err(CaseError::Inputs("the adapter asks for a follow-up read: give `follow_up`")),
         (Some(read), Some(exchange)) => {
-            let read = for_attempt(adapter, read, Access::Read, &ctx, 1).map_err(|e| format!("follow_up: {e}"))?;
+            let read = for_attempt(adapter, read, Access::Read, &ctx, 1).map_err(follow_up_failed)?;
             outputs.expect(
                 "follow_up.expected_request",
                 Some(&exchange.expected_request),
@@ -265,7 +272,7 @@ fn run_with(
         Ok(mut session) => {
             // As the gateway answers it: with what the adapter noticed while building.
             session.warnings.extend_from_slice(crate::wire::build_warnings(&request));
-            let mut got = serde_json::to_value(&session).map_err(|e| e.to_string())?;
+            let mut got = serde_json::to_value(&session).map_err(CaseError::Json)?;
             if let Some(object) = got.as_object_mut() {
                 object.remove("provider");
             }
@@ -281,18 +288,19 @@ fn read_current_state(
     update: &UnifiedUpdate,
     ctx: &Context,
     outputs: &mut Outputs<'_>,
-) -> Result<Option<ProviderResponse>, String> {
+) -> Result<Option<ProviderResponse>, CaseError> {
     if !adapter.needs_current_state(update) {
         return match case.current_state {
-            Some(_) => Err("`current_state` given but the adapter does not read first".to_owned()),
+            Some(_) => Err(CaseError::Inputs("`current_state` given but the adapter does not read first")),
             None => Ok(None),
         };
     }
-    let exchange = case.current_state.as_ref().ok_or("the adapter reads first: give `current_state`")?;
+    let exchange =
+        case.current_state.as_ref().ok_or(CaseError::Inputs("the adapter reads first: give `current_state`"))?;
     let read = adapter
         .build_retrieve(ctx)
         .and_then(|read| for_attempt(adapter, read, Access::Read, ctx, 1))
-        .map_err(|e| format!("build_retrieve: {e}"))?;
+        .map_err(|source| CaseError::Adapter { step: "build_retrieve", source })?;
     outputs.expect(
         "current_state.expected_request",
         Some(&exchange.expected_request),
@@ -301,38 +309,27 @@ fn read_current_state(
     exchange.response.to_response().map(Some)
 }
 
-fn expect_equal(what: &str, expected: Option<&Value>, got: &Value) -> Result<(), String> {
+fn expect_equal(what: &'static str, expected: Option<&Value>, got: &Value) -> Result<(), CaseError> {
     match expected {
         Some(expected) if expected == got => Ok(()),
-        Some(expected) => Err(format!(
-            "{what} differs\n expected: {}\n      got: {}",
-            serde_json::to_string_pretty(expected).unwrap_or_default(),
-            serde_json::to_string_pretty(got).unwrap_or_default()
-        )),
-        None => Err(format!(
-            "`{what}` is missing; the adapter produced:\n{}",
-            serde_json::to_string_pretty(got).unwrap_or_default()
-        )),
+        Some(expected) => Err(CaseError::Differs { what, expected: expected.clone(), got: got.clone() }),
+        None => Err(CaseError::Missing { what, got: got.clone() }),
     }
 }
 
 /// Run every `*.json` case in `dir` against adapters built by `factory`; all failures are
 /// collected into one report. Returns the number of cases run.
-pub fn run_dir(factory: &crate::ProviderFactory, dir: &std::path::Path) -> Result<usize, String> {
+pub fn run_dir(factory: &crate::ProviderFactory, dir: &std::path::Path) -> Result<usize, CaseError> {
     let paths = case_paths(dir)?;
-    let mut failures = Vec::new();
-    for path in &paths {
-        if let Err(why) = run_file(factory, path) {
-            failures.push(format!("{}: {why}", path.display()));
-        }
-    }
-    if failures.is_empty() { Ok(paths.len()) } else { Err(failures.join("\n\n")) }
+    let failures: Vec<CaseError> =
+        paths.iter().filter_map(|path| run_file(factory, path).err().map(|why| why.at(path))).collect();
+    if failures.is_empty() { Ok(paths.len()) } else { Err(CaseError::Several(failures)) }
 }
 
 /// The `*.json` case files in `dir`, sorted.
-fn case_paths(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, String> {
+fn case_paths(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, CaseError> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .map_err(|e| CaseError::Io(e).at(dir))?
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
@@ -342,10 +339,11 @@ fn case_paths(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, String> 
 }
 
 /// Load one case file and run it.
-pub fn run_file(factory: &crate::ProviderFactory, path: &std::path::Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let case: Case = serde_json::from_str(&text).map_err(|e| format!("not a contract case: {e}"))?;
+pub fn run_file(factory: &crate::ProviderFactory, path: &std::path::Path) -> Result<(), CaseError> {
+    let text = std::fs::read_to_string(path).map_err(CaseError::Io)?;
+    let case: Case = serde_json::from_str(&text).map_err(CaseError::NotACase)?;
     let setup = crate::ProviderSetup { name: "contract", settings: &case.provider_config, secrets: &InlineSecrets };
-    let adapter = (factory.build)(&setup).map_err(|e| format!("provider_config: {e}"))?;
-    run_case(factory, adapter.as_ref(), &case).map_err(|why| format!("{} — {why}", case.description))
+    let adapter = (factory.build)(&setup).map_err(CaseError::ProviderConfig)?;
+    run_case(factory, adapter.as_ref(), &case)
+        .map_err(|why| CaseError::Case { description: case.description.clone(), source: Box::new(why) })
 }

@@ -15,6 +15,8 @@ pub mod adapter;
 pub mod capability;
 pub mod contract;
 pub mod error;
+#[cfg(feature = "kit")]
+pub mod kit;
 pub mod money;
 pub mod secret;
 pub mod session;
@@ -24,7 +26,8 @@ pub mod unified;
 pub mod wire;
 
 pub use adapter::{
-    Access, Adapter, Context, CurrentState, ProviderFactory, ProviderSetup, for_attempt, merge_item_options,
+    Access, Adapter, BuildSimulator, Context, CurrentState, ProviderFactory, ProviderSetup, for_attempt,
+    merge_item_options,
 };
 pub use capability::{Capabilities, CheckedUpdate, Feature, FeatureUse, IdempotencyMode, Support};
 pub use error::{

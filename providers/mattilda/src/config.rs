@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use checkout_provider_interface::kit::credentials;
 use checkout_provider_interface::{ConfigError, ProviderSetup, Secret, SecretRef};
 use serde::Deserialize;
 
@@ -62,9 +63,7 @@ impl Settings {
             }
             (Some(reference), None) => {
                 let token = setup.secrets.resolve("token", &reference)?;
-                let usable = !token.expose().is_empty()
-                    && http::HeaderValue::from_str(&format!("Bearer {}", token.expose())).is_ok();
-                if !usable {
+                if !credentials::usable_as_bearer(&token) {
                     // Never echo the value: it is a credential.
                     return Err(ConfigError::new("token", "the token is empty or not a valid header value"));
                 }

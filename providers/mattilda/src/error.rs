@@ -6,18 +6,17 @@
 //! (`/cart_items/0/quantity` → `/line_items/0/quantity`).
 
 use checkout_provider_interface::capability::escape_pointer;
-use checkout_provider_interface::{AdapterError, FailureClass, FieldProblem, ProviderFailure, ProviderResponse, wire};
+use checkout_provider_interface::kit::failure::{from_status, join_escaped, json, owned_text};
+use checkout_provider_interface::{AdapterError, FailureClass, FieldProblem, ProviderFailure, ProviderResponse};
 use serde_json::Value;
 
 /// Classify an error answer; odd or empty bodies still map by status.
 pub fn failure(response: &ProviderResponse) -> AdapterError {
-    let status = response.status().as_u16();
-    let mut failure = ProviderFailure::new(class_for(status), status);
-    failure.request_id = wire::header(response, "x-request-id").map(str::to_owned);
-    match serde_json::from_slice::<Value>(response.body()) {
-        Ok(body) if body.get("detail").is_some_and(Value::is_array) => validation_body(&body, &mut failure),
-        Ok(body) => error_body(&body, &mut failure),
-        Err(_) => {}
+    let mut failure = from_status(response, &STATUS_CLASSES, "x-request-id");
+    match json(response.body()) {
+        Some(body) if body.get("detail").is_some_and(Value::is_array) => validation_body(&body, &mut failure),
+        Some(body) => error_body(&body, &mut failure),
+        None => {}
     }
     failure.into()
 }
@@ -27,13 +26,7 @@ pub fn failure(response: &ProviderResponse) -> AdapterError {
 /// of this request that repeating will not change, so rejected (never retried). An expired
 /// session is refused by the adapter itself before any PUT (see `expiry`). 425 `too_early`
 /// means the resource is still being processed: a transient conflict.
-fn class_for(status: u16) -> FailureClass {
-    match status {
-        409 => FailureClass::Rejected,
-        425 => FailureClass::Conflict,
-        other => ProviderFailure::class_for_status(other),
-    }
-}
+const STATUS_CLASSES: [(u16, FailureClass); 2] = [(409, FailureClass::Rejected), (425, FailureClass::Conflict)];
 
 /// 425 is worth a retry (the PUT is an overwrite); 409 never is.
 pub fn retry_advice(status: u16) -> Option<bool> {
@@ -45,9 +38,8 @@ pub fn retry_advice(status: u16) -> Option<bool> {
 }
 
 fn error_body(body: &Value, failure: &mut ProviderFailure) {
-    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
-    failure.code = text("code");
-    failure.message = text("message");
+    failure.code = owned_text(body, "code");
+    failure.message = owned_text(body, "message");
     for detail in body.get("details").and_then(Value::as_array).into_iter().flatten() {
         let pointer = detail.get("pointer").and_then(Value::as_str).unwrap_or_default();
         let in_body = detail.get("location").and_then(Value::as_str).is_none_or(|l| l == "body");
@@ -140,12 +132,9 @@ fn details_pointer(side: &str, rest: &[&str]) -> String {
     }
 }
 
+/// The tokens come from a provider pointer, so they are already escaped.
 fn join(head: &[&str], rest: &[&str]) -> String {
-    head.iter().chain(rest).fold(String::new(), |mut out, token| {
-        out.push('/');
-        out.push_str(token);
-        out
-    })
+    join_escaped(head.iter().chain(rest).copied())
 }
 
 #[cfg(test)]

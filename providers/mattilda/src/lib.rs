@@ -16,6 +16,7 @@ pub mod jwt;
 mod limits;
 mod request;
 mod response;
+#[cfg(feature = "simulator")]
 mod simulator;
 mod totals;
 mod units;
@@ -24,23 +25,30 @@ use std::sync::Arc;
 
 use checkout_provider_interface::capability::UpdateCheck;
 use checkout_provider_interface::{
-    Access, Adapter, AdapterError, CheckedUpdate, ConfigError, Context, CurrentState, ProviderFactory, ProviderRequest,
-    ProviderResponse, ProviderSetup, SessionIdError, Simulator, UnifiedSession, UnifiedUpdate,
+    Access, Adapter, AdapterError, BuildSimulator, CheckedUpdate, ConfigError, Context, CurrentState, ProviderFactory,
+    ProviderRequest, ProviderResponse, ProviderSetup, SessionIdError, UnifiedSession, UnifiedUpdate,
 };
 
+#[cfg(feature = "simulator")]
 pub use simulator::{DEMO_SESSION_EMPTY, DEMO_SESSION_EXPIRED, DEMO_SESSION_OPEN};
 pub use units::UNITS;
 
 pub const KIND: &str = "mattilda";
 
 pub static FACTORY: ProviderFactory =
-    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: build_simulator };
+    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: SIMULATOR };
+
+#[cfg(feature = "simulator")]
+const SIMULATOR: Option<BuildSimulator> = Some(build_simulator);
+#[cfg(not(feature = "simulator"))]
+const SIMULATOR: Option<BuildSimulator> = None;
 
 fn build(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError> {
     Ok(Arc::new(Mattilda { settings: config::Settings::from_setup(setup)? }))
 }
 
-fn build_simulator(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Simulator>, ConfigError> {
+#[cfg(feature = "simulator")]
+fn build_simulator(setup: &ProviderSetup<'_>) -> Result<Arc<dyn checkout_provider_interface::Simulator>, ConfigError> {
     Ok(Arc::new(simulator::MattildaSimulator::new(config::Settings::from_setup(setup)?)))
 }
 
@@ -119,9 +127,12 @@ mod tests {
     use super::is_uuid;
     use crate::jwt::{DEMO_PRIVATE_KEY, KeySigner, verify};
 
+    /// A session id in Mattilda's format (the simulator's open demo session's).
+    const SESSION: &str = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b";
+
     fn context() -> Context {
         Context {
-            session_id: crate::DEMO_SESSION_OPEN.to_owned(),
+            session_id: SESSION.to_owned(),
             request_id: "req".to_owned(),
             idempotency_key: "idem".to_owned(),
             now: datetime!(2026-11-23 12:00:00 UTC),
@@ -215,7 +226,7 @@ mod tests {
         let keyed = adapter(&json!({"private_key": {"value": DEMO_PRIVATE_KEY}}));
         let why = keyed.check_session_id("cs_test_123").err().unwrap_or_else(|| panic!("not a UUID"));
         assert_eq!(why.to_string(), "mattilda session ids are UUIDs (8-4-4-4-12 hexadecimal digits)");
-        assert!(keyed.check_session_id(crate::DEMO_SESSION_OPEN).is_ok());
+        assert!(keyed.check_session_id(SESSION).is_ok());
     }
 
     #[test]

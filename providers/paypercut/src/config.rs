@@ -1,6 +1,7 @@
 //! The `[providers.<name>]` settings a Paypercut provider owns (the gateway keeps `kind`,
 //! `base_url`, retries and the like to itself).
 
+use checkout_provider_interface::kit::credentials;
 use checkout_provider_interface::{ConfigError, ProviderSetup, Secret, SecretRef};
 use serde::Deserialize;
 
@@ -27,7 +28,7 @@ impl Config {
         let raw: RawConfig = setup.parse()?;
         let api_key = setup.secrets.resolve("api_key", &raw.api_key)?;
         // Checked here so that building a request can never fail on a bad credential later.
-        if api_key.expose().is_empty() || http::HeaderValue::from_str(&bearer(&api_key)).is_err() {
+        if !credentials::usable_as_bearer(&api_key) {
             return Err(ConfigError::new("api_key", "must be a non-empty key usable in an HTTP header"));
         }
         if let Some(account) = &raw.account {
@@ -40,9 +41,7 @@ impl Config {
 }
 
 /// The `Authorization` header value for a key.
-pub(crate) fn bearer(key: &Secret) -> String {
-    format!("Bearer {}", key.expose())
-}
+pub(crate) use credentials::bearer;
 
 #[cfg(test)]
 mod tests {

@@ -3,10 +3,11 @@
 //! `error` (Paypercut's own PrestaShop plugin reads both). Bodies of any other shape still map
 //! by HTTP status.
 
+use checkout_provider_interface::kit::failure::{json, owned_text};
 use checkout_provider_interface::{
     AdapterError, FailureClass, FieldProblem, ProviderFailure, ProviderResponse, Secret, wire::REDACTED,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The fields of a Paypercut error object that matter here.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -20,14 +21,14 @@ pub(crate) struct ErrorBody {
 
 /// Read the error object from either envelope; fields of the wrong type count as absent.
 pub(crate) fn read(body: &[u8]) -> ErrorBody {
-    let Ok(Value::Object(top)) = serde_json::from_slice::<Value>(body) else {
+    let Some(top) = json(body).filter(Value::is_object) else {
         return ErrorBody::default();
     };
     let object = match top.get("error") {
-        Some(Value::Object(inner)) => inner,
+        Some(inner @ Value::Object(_)) => inner,
         _ => &top,
     };
-    let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
+    let text = |key: &str| owned_text(object, key);
     ErrorBody {
         kind: text("type"),
         code: text("code"),
@@ -102,8 +103,9 @@ fn redact(text: String, api_key: &Secret) -> String {
 }
 
 /// The Paypercut error object for a simulator answer.
+#[cfg(feature = "simulator")]
 pub(crate) fn body(kind: &str, code: Option<&str>, param: Option<&str>, message: &str, trace_id: &str) -> Value {
-    let mut object = Map::new();
+    let mut object = serde_json::Map::new();
     object.insert("type".to_owned(), Value::from(kind));
     object.insert("code".to_owned(), code.map_or(Value::Null, Value::from));
     if let Some(param) = param {

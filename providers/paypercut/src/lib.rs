@@ -12,6 +12,7 @@ mod line_items;
 mod request;
 mod response;
 mod scale;
+#[cfg(feature = "simulator")]
 mod simulator;
 mod wire;
 
@@ -19,8 +20,8 @@ use std::sync::Arc;
 
 use checkout_provider_interface::capability::UpdateCheck;
 use checkout_provider_interface::{
-    Access, Adapter, AdapterError, CheckedUpdate, ConfigError, Context, CurrentState, ProviderFactory, ProviderRequest,
-    ProviderResponse, ProviderSetup, SessionIdError, UnifiedSession, UnifiedUpdate,
+    Access, Adapter, AdapterError, BuildSimulator, CheckedUpdate, ConfigError, Context, CurrentState, ProviderFactory,
+    ProviderRequest, ProviderResponse, ProviderSetup, SessionIdError, UnifiedSession, UnifiedUpdate,
 };
 
 use crate::config::Config;
@@ -28,7 +29,12 @@ use crate::config::Config;
 pub(crate) const KIND: &str = "paypercut";
 
 pub static FACTORY: ProviderFactory =
-    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: simulator::build };
+    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: SIMULATOR };
+
+#[cfg(feature = "simulator")]
+const SIMULATOR: Option<BuildSimulator> = Some(simulator::build);
+#[cfg(not(feature = "simulator"))]
+const SIMULATOR: Option<BuildSimulator> = None;
 
 fn build(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError> {
     Ok(Arc::new(Paypercut { config: Config::from_setup(setup)? }))

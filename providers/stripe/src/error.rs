@@ -1,8 +1,8 @@
 //! Stripe error answers (`{"error": {type, code, message, param, …}}`) -> classified
 //! `ProviderFailure`, with Stripe's bracket-notation `param` mapped back to a unified pointer.
 
-use checkout_provider_interface::capability::escape_pointer;
-use checkout_provider_interface::{AdapterError, FailureClass, FieldProblem, ProviderFailure, ProviderResponse, wire};
+use checkout_provider_interface::kit::failure::{class_for_status, from_status, pointer};
+use checkout_provider_interface::{AdapterError, FailureClass, FieldProblem, ProviderResponse, wire};
 use serde::Deserialize;
 
 use crate::KIND;
@@ -28,10 +28,8 @@ const NOT_OPEN_CODES: [&str; 2] = ["checkout_not_active_session", "checkout_succ
 /// Classify any non-2xx answer. A body that is not Stripe's envelope still maps by status.
 pub fn failure(response: &ProviderResponse) -> AdapterError {
     let status = response.status().as_u16();
-    let mut failure = ProviderFailure::new(ProviderFailure::class_for_status(status), status);
-    failure.request_id = wire::header(response, "request-id").map(str::to_owned);
+    let mut failure = from_status(response, &STATUS_CLASSES, "request-id");
     let Ok(Envelope { error }) = serde_json::from_slice::<Envelope>(response.body()) else {
-        failure.class = class_by_status(status);
         return failure.into();
     };
     failure.class = classify(status, &error);
@@ -66,18 +64,12 @@ fn classify(status: u16, error: &WireError) -> FailureClass {
     if NOT_OPEN_CODES.contains(&code) || (status == 400 && message.contains("no longer active")) {
         return FailureClass::NotUpdatable;
     }
-    class_by_status(status)
+    class_for_status(status, &STATUS_CLASSES)
 }
 
 /// Stripe's statuses: 402 is a valid request that failed (a refusal, not our fault); a 409
 /// without a known code is a transient conflict between concurrent requests.
-fn class_by_status(status: u16) -> FailureClass {
-    match status {
-        402 => FailureClass::Rejected,
-        409 => FailureClass::Conflict,
-        _ => ProviderFailure::class_for_status(status),
-    }
-}
+const STATUS_CLASSES: [(u16, FailureClass); 2] = [(402, FailureClass::Rejected), (409, FailureClass::Conflict)];
 
 /// `Stripe-Should-Retry` is authoritative when present. Without it, a lock timeout and a key
 /// still in use are worth a retry (DESIGN §5: retry 409 lock conflicts): the other request
@@ -112,11 +104,7 @@ pub fn pointer_for_param(param: &str) -> Option<String> {
         ["collected_information", ..] => vec!["shipping_details".to_owned()],
         other => owned(["provider_options", KIND], other),
     };
-    Some(unified.iter().fold(String::new(), |mut pointer, token| {
-        pointer.push('/');
-        pointer.push_str(&escape_pointer(token));
-        pointer
-    }))
+    Some(pointer(unified.iter().map(String::as_str)))
 }
 
 fn line_item_pointer(index: &str, rest: &[&str]) -> Vec<String> {

@@ -19,6 +19,7 @@ mod line_items;
 mod request;
 mod response;
 mod rules;
+#[cfg(feature = "simulator")]
 pub mod simulator;
 mod units;
 
@@ -26,8 +27,8 @@ use std::sync::Arc;
 
 use checkout_provider_interface::capability::UpdateCheck;
 use checkout_provider_interface::{
-    Access, Adapter, AdapterError, CheckedUpdate, ConfigError, Context, CurrentState, Patch, ProviderFactory,
-    ProviderRequest, ProviderResponse, ProviderSetup, Simulator, UnifiedSession, UnifiedUpdate,
+    Access, Adapter, AdapterError, BuildSimulator, CheckedUpdate, ConfigError, Context, CurrentState, Patch,
+    ProviderFactory, ProviderRequest, ProviderResponse, ProviderSetup, UnifiedSession, UnifiedUpdate,
 };
 
 use crate::config::StripeConfig;
@@ -35,13 +36,19 @@ use crate::config::StripeConfig;
 pub const KIND: &str = "stripe";
 
 pub static FACTORY: ProviderFactory =
-    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: build_simulator };
+    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: SIMULATOR };
+
+#[cfg(feature = "simulator")]
+const SIMULATOR: Option<BuildSimulator> = Some(build_simulator);
+#[cfg(not(feature = "simulator"))]
+const SIMULATOR: Option<BuildSimulator> = None;
 
 fn build(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Adapter>, ConfigError> {
     Ok(Arc::new(StripeAdapter { config: StripeConfig::from_setup(setup)? }))
 }
 
-fn build_simulator(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Simulator>, ConfigError> {
+#[cfg(feature = "simulator")]
+fn build_simulator(setup: &ProviderSetup<'_>) -> Result<Arc<dyn checkout_provider_interface::Simulator>, ConfigError> {
     let config = StripeConfig::from_setup(setup)?;
     Ok(Arc::new(simulator::StripeSimulator::new(config.api_key, time::OffsetDateTime::now_utc())))
 }

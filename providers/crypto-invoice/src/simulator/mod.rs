@@ -11,9 +11,9 @@
 mod demo;
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError};
 
-use checkout_provider_interface::simulator::json_response;
+use checkout_provider_interface::kit::credentials;
+use checkout_provider_interface::kit::simulator::{Sessions, decode_segment, json_response, match_template};
 use serde_json::{Map, Value, json};
 
 use crate::config::API_VERSIONS;
@@ -22,7 +22,7 @@ use demo::DemoSession;
 pub struct SpeedSimulator {
     /// The whole expected `Authorization` value; never echoed.
     expected_authorization: String,
-    sessions: Mutex<BTreeMap<String, DemoSession>>,
+    sessions: Sessions<DemoSession>,
 }
 
 type Response = http::Response<Vec<u8>>;
@@ -47,17 +47,12 @@ impl SpeedSimulator {
     /// `authorization` is the exact header value the configured key produces.
     pub fn new(authorization: &str) -> Self {
         let sessions = demo::seed().into_iter().map(|s| (s.id.clone(), s)).collect();
-        Self { expected_authorization: authorization.to_owned(), sessions: Mutex::new(sessions) }
+        Self { expected_authorization: authorization.to_owned(), sessions: Sessions::new(sessions) }
     }
 
     fn authorized(&self, request: &http::Request<Vec<u8>>) -> bool {
-        let Some(value) = request.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-            return false;
-        };
-        // The scheme name is case-insensitive (RFC 9110); the credentials are not.
-        let Some((scheme, credentials)) = value.trim().split_once(' ') else { return false };
-        scheme.eq_ignore_ascii_case("basic")
-            && self.expected_authorization.strip_prefix("Basic ") == Some(credentials.trim())
+        let expected = self.expected_authorization.strip_prefix("Basic ").unwrap_or_default();
+        credentials::presents(request, "Basic", expected)
     }
 
     fn respond(&self, request: &http::Request<Vec<u8>>) -> Response {
@@ -72,7 +67,7 @@ impl SpeedSimulator {
         let Some(id) = session_id(request.uri().path()) else {
             return error(404, "invalid_request_error", "Unrecognized request URL.", None);
         };
-        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut sessions = self.sessions.lock();
         let Some(session) = sessions.get_mut(&id) else {
             return error(404, "invalid_request_error", "No such checkout session.", None);
         };
@@ -111,28 +106,7 @@ fn session_response(session: &DemoSession, version: &str) -> Response {
 
 /// `/checkout-sessions/{id}` → the percent-decoded id.
 fn session_id(path: &str) -> Option<String> {
-    let segment = path.strip_prefix("/checkout-sessions/")?;
-    if segment.is_empty() || segment.contains('/') {
-        return None;
-    }
-    percent_decode(segment)
-}
-
-fn percent_decode(segment: &str) -> Option<String> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&byte) = bytes.get(i) {
-        if byte == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(byte);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    decode_segment(match_template("/checkout-sessions/{id}", path)?.first()?)
 }
 
 fn update(session: &mut DemoSession, body: &[u8], version: &str) -> Response {

@@ -20,7 +20,7 @@ fn settings() -> Map<String, Value> {
 fn pair() -> (Arc<dyn Adapter>, Arc<dyn Simulator>) {
     let settings = settings();
     let setup = ProviderSetup { name: "speed", settings: &settings, secrets: &InlineSecrets };
-    match ((FACTORY.build)(&setup), (FACTORY.simulator)(&setup)) {
+    match ((FACTORY.build)(&setup), crate::build_simulator(&setup)) {
         (Ok(adapter), Ok(simulator)) => (adapter, simulator),
         _ => panic!("the test settings are valid"),
     }
@@ -98,6 +98,9 @@ fn unknown_sessions_paths_versions_and_methods() {
     assert_eq!(call(sim, "GET", "/checkout-sessions/cs%zz", Some(&auth), "").0, 404);
     assert_eq!(call(sim, "DELETE", "/checkout-sessions/cs_demo_usd", Some(&auth), "").0, 405);
     assert_eq!(call(sim, "GET", "/checkout-sessions/cs%5Fdemo%5Fusd", Some(&auth), "").0, 200);
+    // A sign is no hexadecimal digit: `%+1` is malformed, not byte 1 (the old decoder's reading).
+    let (status, body, _) = call(sim, "GET", "/checkout-sessions/cs%+1", Some(&auth), "");
+    assert_eq!((status, body["errors"][0]["message"].as_str()), (404, Some("Unrecognized request URL.")));
     let request = http::Request::builder()
         .uri("/checkout-sessions/cs_demo_usd")
         .header("authorization", &auth)

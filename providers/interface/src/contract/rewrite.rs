@@ -15,7 +15,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::ordered::Ordered;
-use super::{Case, expect_equal, run_file, run_with};
+use super::{Case, CaseError, expect_equal, run_file, run_with};
 
 /// What the runner does with each expected output.
 pub(super) enum Outputs<'a> {
@@ -27,7 +27,12 @@ pub(super) enum Outputs<'a> {
 
 impl Outputs<'_> {
     /// The expectation `what` against what the adapter produced.
-    pub(super) fn expect(&mut self, what: &'static str, expected: Option<&Value>, got: &Value) -> Result<(), String> {
+    pub(super) fn expect(
+        &mut self,
+        what: &'static str,
+        expected: Option<&Value>,
+        got: &Value,
+    ) -> Result<(), CaseError> {
         match self {
             Outputs::Verify => expect_equal(what, expected, got),
             Outputs::Record(produced) => {
@@ -39,9 +44,9 @@ impl Outputs<'_> {
 
     /// The expectation `what` names an output the adapter did not produce; recording leaves it
     /// out, so the rewrite removes it.
-    pub(super) fn expect_absent(&mut self, what: &'static str, expected: Option<&Value>) -> Result<(), String> {
+    pub(super) fn expect_absent(&mut self, what: &'static str, expected: Option<&Value>) -> Result<(), CaseError> {
         match (self, expected) {
-            (Outputs::Verify, Some(_)) => Err(format!("`{what}` is given, but the adapter did not produce it")),
+            (Outputs::Verify, Some(_)) => Err(CaseError::NotProduced { what }),
             (Outputs::Verify | Outputs::Record(_), _) => Ok(()),
         }
     }
@@ -58,31 +63,31 @@ const NESTED: [(&str, &str, &str); 2] = [
 
 /// Rewrite the case at `path` with what the adapter built by `factory` produces, then run it
 /// again as a check. Returns whether the file changed; a file already right is not written.
-pub fn rewrite_file(factory: &crate::ProviderFactory, path: &Path) -> Result<bool, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let case: Case =
-        serde_json::from_str(&text).map_err(|e| format!("{}: not a contract case: {e}", path.display()))?;
-    let tree: Ordered = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn rewrite_file(factory: &crate::ProviderFactory, path: &Path) -> Result<bool, CaseError> {
+    let text = std::fs::read_to_string(path).map_err(|e| CaseError::Io(e).at(path))?;
+    let case: Case = serde_json::from_str(&text).map_err(|e| CaseError::NotACase(e).at(path))?;
+    let tree: Ordered = serde_json::from_str(&text).map_err(|e| CaseError::Json(e).at(path))?;
     let setup =
         crate::ProviderSetup { name: "contract", settings: &case.provider_config, secrets: &super::InlineSecrets };
-    let adapter = (factory.build)(&setup).map_err(|e| format!("{}: provider_config: {e}", path.display()))?;
+    let adapter = (factory.build)(&setup).map_err(|e| CaseError::ProviderConfig(e).at(path))?;
     let mut produced = BTreeMap::new();
-    run_with(factory, adapter.as_ref(), &case, &mut Outputs::Record(&mut produced))
-        .map_err(|why| format!("{}: {} — cannot rewrite: {why}", path.display(), case.description))?;
+    run_with(factory, adapter.as_ref(), &case, &mut Outputs::Record(&mut produced)).map_err(|why| {
+        CaseError::CannotRewrite { description: case.description.clone(), source: Box::new(why) }.at(path)
+    })?;
     let rewritten = with_outputs(&tree, &produced)?;
     if rewritten == tree {
         return Ok(false);
     }
-    let mut written = serde_json::to_string_pretty(&rewritten).map_err(|e| e.to_string())?;
+    let mut written = serde_json::to_string_pretty(&rewritten).map_err(CaseError::Json)?;
     written.push('\n');
-    std::fs::write(path, written).map_err(|e| format!("{}: {e}", path.display()))?;
-    run_file(factory, path).map_err(|why| format!("{}: still fails after the rewrite: {why}", path.display()))?;
+    std::fs::write(path, written).map_err(|e| CaseError::Io(e).at(path))?;
+    run_file(factory, path).map_err(|why| CaseError::StillFails(Box::new(why)).at(path))?;
     Ok(true)
 }
 
 /// [`rewrite_file`] for every `*.json` case in `dir`. Returns how many files changed; all
 /// failures are collected into one report.
-pub fn rewrite_dir(factory: &crate::ProviderFactory, dir: &Path) -> Result<usize, String> {
+pub fn rewrite_dir(factory: &crate::ProviderFactory, dir: &Path) -> Result<usize, CaseError> {
     let mut changed = 0;
     let mut failures = Vec::new();
     for path in super::case_paths(dir)? {
@@ -92,13 +97,13 @@ pub fn rewrite_dir(factory: &crate::ProviderFactory, dir: &Path) -> Result<usize
             Err(why) => failures.push(why),
         }
     }
-    if failures.is_empty() { Ok(changed) } else { Err(failures.join("\n\n")) }
+    if failures.is_empty() { Ok(changed) } else { Err(CaseError::Several(failures)) }
 }
 
 /// `case` with its expectations replaced by `produced`: a top-level key keeps its place, a new
 /// one takes the place of a stale one (else goes last), stale ones go.
-fn with_outputs(case: &Ordered, produced: &BTreeMap<&'static str, Value>) -> Result<Ordered, String> {
-    let Ordered::Object(entries) = case else { return Err("a case is a JSON object".to_owned()) };
+fn with_outputs(case: &Ordered, produced: &BTreeMap<&'static str, Value>) -> Result<Ordered, CaseError> {
+    let Ordered::Object(entries) = case else { return Err(CaseError::Inputs("a case is a JSON object")) };
     let present = |key: &str| entries.iter().any(|(name, _)| name == key);
     let mut new_keys = TOP_LEVEL
         .iter()
@@ -121,7 +126,7 @@ fn with_outputs(case: &Ordered, produced: &BTreeMap<&'static str, Value>) -> Res
             let slot = rewritten
                 .get_mut(exchange)
                 .and_then(|exchange| exchange.get_mut(key))
-                .ok_or_else(|| format!("`{name}` produced but the case has no `{exchange}`"))?;
+                .ok_or(CaseError::NoExchange { name, exchange })?;
             *slot = slot.overwritten_with(got);
         }
     }

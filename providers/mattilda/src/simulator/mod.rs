@@ -14,11 +14,12 @@ mod replay;
 mod seed;
 mod validate;
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::collections::BTreeMap;
+use std::sync::MutexGuard;
 
 use checkout_provider_interface::Simulator;
-use checkout_provider_interface::simulator::json_response;
+use checkout_provider_interface::kit::credentials;
+use checkout_provider_interface::kit::simulator::{Route, Routed, Sessions, json_response, route};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -33,13 +34,20 @@ const STORED: [&str; 7] = ["cart_items", "metadata", "buyer", "airline", "amount
 /// Clock skew tolerated on `nbf` / `exp`, in seconds.
 const LEEWAY: i64 = 5;
 
+/// Mattilda's session endpoints, each with the scope a JWT needs for it. The id stays raw (not
+/// percent-decoded): a session id is a UUID, and anything else is answered as Mattilda does.
+const ROUTES: [Route<&str>; 2] = [
+    Route::new(http::Method::GET, "/checkout/sessions/{id}", SCOPE_READ),
+    Route::new(http::Method::PUT, "/checkout/sessions/{id}", SCOPE_WRITE),
+];
+
 /// `CheckoutSessionUpdate.expires_in`'s `default`.
 const DEFAULT_EXPIRES_IN: i64 = 3600;
 
 pub struct MattildaSimulator {
     settings: Settings,
     merchant: String,
-    sessions: Mutex<HashMap<String, StoredSession>>,
+    sessions: Sessions<StoredSession>,
     seen_tokens: replay::SeenTokens,
 }
 
@@ -61,26 +69,21 @@ impl MattildaSimulator {
                 (id.to_owned(), StoredSession { merchant: merchant.clone(), expires_at, fields })
             })
             .collect();
-        Self { settings, merchant, sessions: Mutex::new(sessions), seen_tokens: replay::SeenTokens::default() }
+        Self { settings, merchant, sessions: Sessions::new(sessions), seen_tokens: replay::SeenTokens::default() }
     }
 
-    fn sessions(&self) -> MutexGuard<'_, HashMap<String, StoredSession>> {
-        // A panic elsewhere must not take the simulator down: the map is always consistent.
-        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn sessions(&self) -> MutexGuard<'_, BTreeMap<String, StoredSession>> {
+        self.sessions.lock()
     }
 
     /// `None` when the credentials are good for `scope`, else the 401/403 answer.
     fn refuse(&self, request: &http::Request<Vec<u8>>, scope: &str) -> Option<http::Response<Vec<u8>>> {
-        let presented = request
-            .headers()
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+        let presented = credentials::authorization(request).and_then(|v| credentials::presented(v, "Bearer"));
         let Some(presented) = presented else {
             return Some(error(401, "unauthorized", "No valid API authentication found"));
         };
         match &self.settings.auth {
-            Auth::Token(token) => (!constant_time_eq(presented.as_bytes(), token.expose().as_bytes()))
+            Auth::Token(token) => (!credentials::same(presented, token.expose()))
                 .then(|| error(401, "unauthorized", "No valid API authentication found")),
             Auth::Key(signer) => {
                 let now = OffsetDateTime::now_utc();
@@ -136,14 +139,13 @@ impl MattildaSimulator {
 
 impl Simulator for MattildaSimulator {
     fn handle(&self, request: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
-        let Some(raw_id) = request.uri().path().strip_prefix("/checkout/sessions/").filter(|id| !id.contains('/'))
-        else {
-            return not_found();
-        };
-        let scope = match *request.method() {
-            http::Method::GET => SCOPE_READ,
-            http::Method::PUT => SCOPE_WRITE,
-            _ => return error(405, "method_not_allowed", "Method Not Allowed"),
+        let (scope, raw_id) = match route(&ROUTES, request.method(), request.uri().path()) {
+            Routed::Found(scope, ids) => match ids.first() {
+                Some(&id) => (scope, id),
+                None => return not_found(),
+            },
+            Routed::WrongMethod => return error(405, "method_not_allowed", "Method Not Allowed"),
+            Routed::NoRoute => return not_found(),
         };
         if let Some(refusal) = self.refuse(&request, scope) {
             return refusal;
@@ -201,10 +203,6 @@ fn not_found() -> http::Response<Vec<u8>> {
 /// FastAPI's `HTTPValidationError`.
 fn detail(problems: &[Value]) -> http::Response<Vec<u8>> {
     json_response(422, &json!({ "detail": problems }))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! good for one request. A gateway that re-sent one token on a retry fails against it.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+
+use checkout_provider_interface::kit::simulator::Shared;
 
 /// Clock skew tolerated after `exp` before a `jti` is forgotten (the verifier's leeway).
 const LEEWAY: i64 = 5;
@@ -14,13 +15,13 @@ const LEEWAY: i64 = 5;
 #[derive(Default)]
 pub struct SeenTokens {
     /// `jti` → the token's `exp` (Unix seconds).
-    seen: Mutex<HashMap<String, i64>>,
+    seen: Shared<HashMap<String, i64>>,
 }
 
 impl SeenTokens {
     /// Whether this is the first request with `jti`; remembers it until it could no longer verify.
     pub fn first_use(&self, jti: &str, exp: i64, now: i64) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut seen = self.seen.lock();
         // Expired tokens are refused by their `exp` anyway: forgetting them bounds the map.
         seen.retain(|_, expiry| expiry.saturating_add(LEEWAY) >= now);
         match seen.entry(jti.to_owned()) {

@@ -18,7 +18,7 @@ fn setup(settings: &Value) -> (Arc<dyn Adapter>, Arc<dyn Simulator>) {
     let map: Map<String, Value> = settings.as_object().cloned().unwrap_or_default();
     let setup = ProviderSetup { name: "mattilda", settings: &map, secrets: &InlineSecrets };
     let adapter = (crate::FACTORY.build)(&setup).unwrap_or_else(|e| panic!("{e}"));
-    let simulator = (crate::FACTORY.simulator)(&setup).unwrap_or_else(|e| panic!("{e}"));
+    let simulator = crate::build_simulator(&setup).unwrap_or_else(|e| panic!("{e}"));
     (adapter, simulator)
 }
 

@@ -5,14 +5,15 @@
 mod demo;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use checkout_provider_interface::simulator::json_response;
+use checkout_provider_interface::kit::credentials;
+use checkout_provider_interface::kit::simulator::{Shared, decode_segment, json_response, match_template};
 use checkout_provider_interface::{ConfigError, ProviderSetup, Simulator};
 use http::{Method, Request, Response};
 use serde_json::Value;
 
-use crate::config::{Config, bearer};
+use crate::config::Config;
 use crate::error::body as error_body;
 use crate::request::MAX_SESSION_ID;
 
@@ -26,7 +27,7 @@ pub(crate) fn build(setup: &ProviderSetup<'_>) -> Result<Arc<dyn Simulator>, Con
 
 pub(crate) struct PaypercutSimulator {
     config: Config,
-    state: Mutex<State>,
+    state: Shared<State>,
 }
 
 struct State {
@@ -50,7 +51,7 @@ impl PaypercutSimulator {
     pub(crate) fn new(config: Config, now: time::OffsetDateTime) -> Self {
         let state =
             State { sessions: demo::sessions(now), keys: BTreeMap::new(), key_order: VecDeque::new(), traces: 0 };
-        Self { config, state: Mutex::new(state) }
+        Self { config, state: Shared::new(state) }
     }
 
     fn route(&self, state: &mut State, request: &Request<Vec<u8>>, trace: &str) -> Result<Value, Failure> {
@@ -63,8 +64,8 @@ impl PaypercutSimulator {
         })?;
         let path = request.uri().path();
         let unrecognized = || fail(404, "invalid_request_error", None, None, "Unrecognized request URL.");
-        let segment = path.strip_prefix("/v1/checkouts/").filter(|s| !s.is_empty() && !s.contains('/'));
-        let id = segment.and_then(percent_decode).ok_or_else(unrecognized)?;
+        let segment = match_template("/v1/checkouts/{id}", path).and_then(|ids| ids.first().copied());
+        let id = segment.and_then(decode_segment).ok_or_else(unrecognized)?;
         if id.len() > MAX_SESSION_ID {
             let message = "Checkout Session ids are at most 200 characters.";
             return Err(fail(400, "invalid_request_error", Some("parameter_invalid"), Some("id"), message));
@@ -81,13 +82,14 @@ impl PaypercutSimulator {
     /// alias) when there is one. Messages never echo a key.
     fn authenticate(&self, request: &Request<Vec<u8>>) -> Result<(), (u16, &'static str, &'static str)> {
         let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-        let Some(authorization) = header("authorization") else {
+        let Some(authorization) = credentials::authorization(request) else {
             return Err((401, "authentication_required", "No API key provided."));
         };
-        if !authorization.starts_with("Bearer ") {
+        // The scheme as Paypercut documents it, matched as written (as before the kit).
+        let Some(key) = authorization.strip_prefix("Bearer ") else {
             return Err((401, "authentication_invalid", "Use `Authorization: Bearer <secret key>`."));
-        }
-        if authorization != bearer(&self.config.api_key) {
+        };
+        if !credentials::same(key, self.config.api_key.expose()) {
             return Err((401, "token_invalid", "Invalid API key provided."));
         }
         let account = header("paypercut-account").or_else(|| header("x-paypercut-account"));
@@ -160,7 +162,7 @@ impl PaypercutSimulator {
 
 impl Simulator for PaypercutSimulator {
     fn handle(&self, request: Request<Vec<u8>>) -> Response<Vec<u8>> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.state.lock();
         state.traces += 1;
         let trace = format!("trc_sim_{:06}", state.traces);
         match self.route(&mut state, &request, &trace) {
@@ -184,24 +186,6 @@ fn remember(state: &mut State, key: String, fingerprint: Fingerprint, answer: Va
 fn valid_key(key: &str) -> bool {
     let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.');
     !key.is_empty() && key.len() <= 255 && key.bytes().all(allowed)
-}
-
-/// Decode `%XX` escapes of one path segment; `None` when malformed or not UTF-8.
-fn percent_decode(segment: &str) -> Option<String> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        if byte == b'%' {
-            let hex = bytes.get(index + 1..index + 3).filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
-            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
-            index += 3;
-        } else {
-            out.push(byte);
-            index += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use checkout_provider_interface::{
 };
 use serde_json::{Map, Value, json};
 
-use super::{PaypercutSimulator, percent_decode};
+use super::PaypercutSimulator;
 use crate::config::Config;
 
 const KEY: &str = "sk_test_sim";
@@ -140,18 +140,22 @@ fn idempotency_keys_replay_or_conflict() {
 fn poisoned_state_is_recovered() {
     let sim = simulator(None);
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let _guard = sim.state.lock().unwrap();
+        let _guard = sim.state.lock();
         panic!("poison");
     }));
     assert_eq!(call(&sim, "GET", "/v1/checkouts/chk_demo_open", &[AUTH], "").0, 200);
 }
 
+/// The id is percent-decoded strictly (`kit::simulator::segment`): an escape with a sign, a
+/// short one or one that is not UTF-8 names no route.
 #[test]
-fn percent_decoding_is_strict() {
-    assert_eq!(percent_decode("a%2Fb").as_deref(), Some("a/b"));
-    assert_eq!(percent_decode("a%2"), None);
-    assert_eq!(percent_decode("a%+1"), None);
-    assert_eq!(percent_decode("%FF"), None);
+fn session_ids_are_percent_decoded_strictly() {
+    let sim = simulator(None);
+    assert_eq!(call(&sim, "GET", "/v1/checkouts/chk_demo%5Fopen", &[AUTH], "").0, 200);
+    for malformed in ["/v1/checkouts/a%+1", "/v1/checkouts/a%2", "/v1/checkouts/%FF"] {
+        let (status, body) = call(&sim, "GET", malformed, &[AUTH], "");
+        assert_eq!((status, body["message"].as_str()), (404, Some("Unrecognized request URL.")), "{malformed}");
+    }
 }
 
 fn ctx(id: &str, key: &str) -> Context {

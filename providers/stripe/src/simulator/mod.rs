@@ -12,9 +12,9 @@ mod state;
 mod update;
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
 
-use checkout_provider_interface::simulator::json_response;
+use checkout_provider_interface::kit::credentials;
+use checkout_provider_interface::kit::simulator::{Route, Routed, Shared, decode_segment, json_response, route};
 use checkout_provider_interface::{Secret, Simulator};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -26,8 +26,22 @@ use crate::{config, form};
 
 pub struct StripeSimulator {
     api_key: Secret,
-    state: Mutex<State>,
+    state: Shared<State>,
 }
+
+/// Stripe's endpoints the simulator models (its own, `/_simulator/…`, are in `control`).
+#[derive(Debug, Clone, Copy)]
+enum Endpoint {
+    Read,
+    Update,
+    LineItems,
+}
+
+const ROUTES: [Route<Endpoint>; 3] = [
+    Route::new(http::Method::GET, "/v1/checkout/sessions/{id}", Endpoint::Read),
+    Route::new(http::Method::POST, "/v1/checkout/sessions/{id}", Endpoint::Update),
+    Route::new(http::Method::GET, "/v1/checkout/sessions/{id}/line_items", Endpoint::LineItems),
+];
 
 struct State {
     sessions: BTreeMap<String, Session>,
@@ -142,12 +156,7 @@ impl StripeSimulator {
             faults: Faults::default(),
             log: RequestLog::default(),
         };
-        Self { api_key, state: Mutex::new(state) }
-    }
-
-    /// A poisoned lock only means another request panicked mid-way; the map is still usable.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        Self { api_key, state: Shared::new(state) }
     }
 
     fn route(
@@ -173,19 +182,21 @@ impl StripeSimulator {
         if let Some(answer) = control(request, state)? {
             return Ok(answer);
         }
-        if let Some(id) = line_items_path(path).filter(|_| request.method() == http::Method::GET) {
+        let method = request.method();
+        let routed = match route(&ROUTES, method, path) {
+            Routed::Found(endpoint, ids) => ids.first().and_then(|id| decode_segment(id)).map(|id| (endpoint, id)),
+            Routed::WrongMethod | Routed::NoRoute => None,
+        };
+        let Some((endpoint, id)) = routed else {
+            let message = format!("Unrecognized request URL ({method}: {path}).");
+            return Err(StripeError::new(StripeErrorKind::InvalidRequest, 404, "", &message));
+        };
+        if let Endpoint::LineItems = endpoint {
             let query = form::decode(request.uri().query().unwrap_or_default()).map_err(|_| invalid_body())?;
             let session = state.sessions.get(&id).ok_or_else(|| no_such_session(&id))?;
             return Ok(Answer::ok(line_items::list(session, query.as_object().unwrap_or(&Map::new()))?));
         }
-        let id = path.strip_prefix("/v1/checkout/sessions/").filter(|id| !id.is_empty() && !id.contains('/'));
-        let method = request.method();
-        let Some(id) = id.filter(|_| method == http::Method::GET || method == http::Method::POST) else {
-            let message = format!("Unrecognized request URL ({method}: {path}).");
-            return Err(StripeError::new(StripeErrorKind::InvalidRequest, 404, "", &message));
-        };
-        let id = percent_decode(id);
-        if method == http::Method::GET {
+        if let Endpoint::Read = endpoint {
             let query = form::decode(request.uri().query().unwrap_or_default()).map_err(|_| invalid_body())?;
             let query = query.as_object().cloned().unwrap_or_default();
             if let Some(key) = query.keys().find(|k| *k != "expand") {
@@ -204,14 +215,15 @@ impl StripeSimulator {
 
     /// Stripe checks the key before anything else. Only the Bearer form is modelled.
     fn authenticate(&self, request: &http::Request<Vec<u8>>) -> Result<(), StripeError> {
-        let header = request.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let Some(header) = header else {
+        let Some(header) = credentials::authorization(request) else {
             let message = "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').";
             return Err(StripeError::new(StripeErrorKind::InvalidRequest, 401, "", message));
         };
         // The presented key is never echoed, even masked.
+        // Stripe's scheme is matched as written (`bearer …` is refused: simulator/tests.rs), unlike
+        // the other simulators' case-insensitive `credentials::presented`.
         match header.strip_prefix("Bearer ") {
-            Some(key) if constant_time_eq(key.as_bytes(), self.api_key.expose().as_bytes()) => Ok(()),
+            Some(key) if credentials::same(key, self.api_key.expose()) => Ok(()),
             _ => Err(StripeError::new(StripeErrorKind::InvalidRequest, 401, "", "Invalid API Key provided.")),
         }
     }
@@ -219,7 +231,7 @@ impl StripeSimulator {
 
 impl Simulator for StripeSimulator {
     fn handle(&self, request: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
-        let mut state = self.lock();
+        let mut state = self.state.lock();
         let request_id = update::Ids::next(&mut state.counter, "req");
         let answer =
             self.route(&request, &mut state, &request_id, OffsetDateTime::now_utc()).unwrap_or_else(Answer::from);
@@ -356,21 +368,6 @@ fn no_such_session(id: &str) -> StripeError {
 
 fn invalid_body() -> StripeError {
     StripeError::new(StripeErrorKind::InvalidRequest, 400, "", "Invalid request body: not form-encoded parameters.")
-}
-
-/// The session id of `/v1/checkout/sessions/{id}/line_items`.
-fn line_items_path(path: &str) -> Option<String> {
-    let id = path.strip_prefix("/v1/checkout/sessions/")?.strip_suffix("/line_items")?;
-    (!id.is_empty() && !id.contains('/')).then(|| percent_decode(id))
-}
-
-fn percent_decode(segment: &str) -> String {
-    percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
-}
-
-/// Compare without an early exit, so response timing does not reveal key prefixes.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

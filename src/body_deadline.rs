@@ -2,6 +2,10 @@
 //! arrived that long after its headers fails to read, so a client dribbling its body cannot
 //! hold a concurrency slot indefinitely. The deadline covers the whole body, not the gap
 //! between chunks: one byte every few seconds never resets it.
+//!
+//! Not part of `api`: the HTTP layer puts every body under the deadline, and the passthrough
+//! pipeline, which must not import the HTTP layer, tells a late body from an aborted one with
+//! [`is_deadline`].
 
 use std::future::Future;
 use std::pin::Pin;
