@@ -23,6 +23,7 @@ pub mod ownership;
 pub mod passthrough;
 pub mod preview;
 pub mod rate_limit;
+pub mod redis_conn;
 pub mod registry;
 pub mod schema;
 pub mod scrub;

@@ -7,9 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use redis::aio::ConnectionManager;
-
 use crate::config::{RateLimit, StoreErrorPolicy, Tenant};
+use crate::redis_conn::{self, SharedRedis};
 
 pub struct TenantLimiter {
     limits: HashMap<String, RateLimit>,
@@ -19,7 +18,7 @@ pub struct TenantLimiter {
 
 enum Backend {
     Memory(Mutex<HashMap<String, Bucket>>),
-    Redis(ConnectionManager, redis::Script),
+    Redis(SharedRedis, redis::Script),
 }
 
 /// Why a request gets no token.
@@ -36,8 +35,8 @@ struct Bucket {
     refilled_at: Instant,
 }
 
-/// KEYS[1] bucket; ARGV rate per second, burst. Returns 0 when a token was taken, else the
-/// milliseconds until one will be available.
+/// KEYS[1] bucket (`cg:rate:{<tenant>}`); ARGV rate per second, burst. Returns 0 when a token
+/// was taken, else the milliseconds until one will be available.
 const TOKEN_BUCKET: &str = r"
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
@@ -55,7 +54,7 @@ return wait
 ";
 
 impl TenantLimiter {
-    pub fn new(tenants: &[Tenant], shared: Option<ConnectionManager>, on_store_error: StoreErrorPolicy) -> Self {
+    pub fn new(tenants: &[Tenant], shared: Option<SharedRedis>, on_store_error: StoreErrorPolicy) -> Self {
         let backend = match shared {
             Some(connection) => Backend::Redis(connection, redis::Script::new(TOKEN_BUCKET)),
             None => Backend::Memory(Mutex::new(HashMap::new())),
@@ -79,7 +78,7 @@ impl TenantLimiter {
             Backend::Redis(connection, script) => {
                 let mut connection = connection.clone();
                 let waited: Result<u64, _> = script
-                    .key(format!("cg:rate:{tenant}"))
+                    .key(redis_conn::key("cg:rate", tenant))
                     .arg(limit.requests_per_second)
                     .arg(limit.burst)
                     .invoke_async(&mut connection)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::admission::Admission;
-use crate::config::{Config, Provider, StoreKind, Tenant};
+use crate::config::{Config, Provider, Tenant};
 use crate::dispatch::{ClientBuildError, Dispatcher};
 use crate::idempotency::{IdempotencyStore, MemoryBudget, MemoryStore, RedisStore, StoreError};
 use crate::rate_limit::TenantLimiter;
@@ -21,9 +21,14 @@ pub enum StateError {
     Schema(#[from] SchemaError),
     #[error(transparent)]
     HttpClient(#[from] ClientBuildError),
-    /// The configured Redis store cannot be reached; the key names where the URL came from.
-    #[error("idempotency.redis_url")]
-    Store(#[source] StoreError),
+    /// The configured Redis store cannot be reached; `key` names where its nodes came from
+    /// (`idempotency.redis_url` or `idempotency.redis_cluster_urls`).
+    #[error("{key}")]
+    Store {
+        key: &'static str,
+        #[source]
+        source: StoreError,
+    },
 }
 
 /// Why a reloaded config cannot replace the running one: what it changed is only read at start.
@@ -49,15 +54,17 @@ impl AppState {
     pub async fn new(config: Config) -> Result<Arc<Self>, StateError> {
         let schema = Arc::new(UpdateSchema::compile()?);
         let dispatcher = Dispatcher::new(config.server.max_response_bytes)?;
-        let store: Arc<dyn IdempotencyStore> = match config.idempotency.store {
-            StoreKind::Memory => Arc::new(MemoryStore::new(MemoryBudget {
+        // `config.redis` is set exactly when `idempotency.store = "redis"`.
+        let store: Arc<dyn IdempotencyStore> = match &config.redis {
+            None => Arc::new(MemoryStore::new(MemoryBudget {
                 bytes_per_tenant: config.idempotency.max_bytes_per_tenant,
                 entries_per_tenant: config.idempotency.max_entries,
             })),
-            StoreKind::Redis => {
-                let url = config.idempotency.redis_url.as_deref().unwrap_or_default();
-                Arc::new(RedisStore::connect(url).await.map_err(StateError::Store)?)
-            }
+            Some(settings) => Arc::new(
+                RedisStore::connect(settings)
+                    .await
+                    .map_err(|source| StateError::Store { key: settings.nodes_key(), source })?,
+            ),
         };
         let limiter =
             TenantLimiter::new(&config.tenants, store.shared_connection(), config.server.rate_limit_on_store_error);

@@ -7,14 +7,15 @@ use std::sync::Mutex;
 
 use checkout_provider_interface::Feature;
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
+
+use crate::redis_conn::{self, SharedRedis};
 
 /// Redis counts expire after this long without traffic, so "recent" stays recent.
 const REDIS_TTL_SECONDS: i64 = 30 * 24 * 3600;
 
 pub enum UsageTracker {
     Memory(Mutex<HashMap<String, BTreeMap<Feature, u64>>>),
-    Redis(ConnectionManager),
+    Redis(SharedRedis),
 }
 
 /// The shared store did not answer a read of the counts. Its text is the store's own (the switch
@@ -23,8 +24,9 @@ pub enum UsageTracker {
 #[error(transparent)]
 pub struct UsageError(redis::RedisError);
 
+/// One hash per tenant (`cg:usage:{<tenant>}`): a recording pipeline touches only it.
 fn key(tenant: &str) -> String {
-    format!("cg:usage:{tenant}")
+    redis_conn::key("cg:usage", tenant)
 }
 
 fn name(feature: Feature) -> String {
@@ -32,7 +34,7 @@ fn name(feature: Feature) -> String {
 }
 
 impl UsageTracker {
-    pub fn new(shared: Option<ConnectionManager>) -> Self {
+    pub fn new(shared: Option<SharedRedis>) -> Self {
         shared.map_or_else(|| Self::Memory(Mutex::default()), Self::Redis)
     }
 

@@ -444,7 +444,8 @@ async fn a_stale_claim_is_fenced_off(store: &dyn IdempotencyStore) {
 #[tokio::test]
 async fn a_stale_request_cannot_complete_or_release_a_newer_claim_in_redis() {
     let redis = RedisServer::start();
-    let store = RedisStore::connect(&redis.url).await.expect("connect");
+    let settings = checkout_gateway::config::RedisSettings::single_node(&redis.url);
+    let store = RedisStore::connect(&settings).await.expect("connect");
     a_stale_claim_is_fenced_off(&store).await;
     // Every record has a TTL, in flight or finished.
     let mut connection = redis_connection(&redis.url).await;

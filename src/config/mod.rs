@@ -4,6 +4,7 @@
 mod messages;
 mod raw;
 mod secrets;
+mod shared_store;
 mod sharing;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use figment::providers::{Env, Format, Toml};
 pub use raw::{LogFormat, OnUnsupported, RawIdempotency as IdempotencyConfig, StoreErrorPolicy, StoreKind};
 use raw::{RawConfig, RawProvider, RawTenant};
 use secrets::StartupSecrets;
+pub use shared_store::{RedisNodes, RedisSettings};
 pub use sharing::OwnershipRule;
 
 /// The environment prefix for overrides: `CHECKOUT_GATEWAY__SERVER__LISTEN=…`.
@@ -46,6 +48,8 @@ pub struct Config {
     pub source: PathBuf,
     pub server: ServerConfig,
     pub idempotency: IdempotencyConfig,
+    /// The shared store's nodes, TLS and credentials when `idempotency.store = "redis"`.
+    pub redis: Option<RedisSettings>,
     /// Where the built-in simulators listen, when enabled.
     pub simulator_listen: Option<String>,
     pub simulators: Vec<(String, Arc<dyn Simulator>)>,
@@ -171,13 +175,11 @@ fn validate(raw: &RawConfig, path: &Path, demo_allowed: bool) -> Result<Config, 
         return Err(ConfigError::new("server.auth_failure_window_seconds", "must be 1 to 3600"));
     }
     let idempotency = &raw.idempotency;
-    if idempotency.store == StoreKind::Redis && idempotency.redis_url.is_none() {
-        return Err(ConfigError::new("idempotency.redis_url", "required when store = \"redis\""));
-    }
     if idempotency.ttl_seconds == 0 || idempotency.max_entries == 0 || idempotency.max_bytes_per_tenant == 0 {
         return Err(ConfigError::new("idempotency", "ttl_seconds, max_entries and max_bytes_per_tenant must be > 0"));
     }
     let secrets = StartupSecrets::default();
+    let redis = shared_store::settings(idempotency, &secrets)?;
     let mut providers = BTreeMap::new();
     let mut simulators = Vec::new();
     for (name, provider) in &raw.providers {
@@ -222,6 +224,7 @@ fn validate(raw: &RawConfig, path: &Path, demo_allowed: bool) -> Result<Config, 
             rate_limit_on_store_error: server.rate_limit_on_store_error,
         },
         idempotency: raw.idempotency.clone(),
+        redis,
         simulator_listen: raw.simulator.enabled.then(|| raw.simulator.listen.clone()),
         simulators,
         providers,

@@ -2,7 +2,9 @@
 //! types happens in `config::load`.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
+use checkout_provider_interface::SecretRef;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -90,7 +92,16 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields, default)]
 pub struct RawIdempotency {
     pub store: StoreKind,
+    /// One Redis node (`redis://` or `rediss://`).
     pub redis_url: Option<String>,
+    /// The seed nodes of a Redis Cluster, instead of `redis_url`; the client finds the rest.
+    pub redis_cluster_urls: Vec<String>,
+    /// PEM file of the CA that signed the Redis servers' certificates (`rediss://` only); unset:
+    /// the system's roots.
+    pub redis_ca_file: Option<PathBuf>,
+    /// ACL user and password, as secret references, for every node.
+    pub redis_username: Option<SecretRef>,
+    pub redis_password: Option<SecretRef>,
     pub ttl_seconds: u64,
     /// How long a request waits for an identical one in flight before answering 409.
     pub in_flight_wait_ms: u64,
@@ -105,6 +116,10 @@ impl Default for RawIdempotency {
         Self {
             store: StoreKind::Memory,
             redis_url: None,
+            redis_cluster_urls: Vec::new(),
+            redis_ca_file: None,
+            redis_username: None,
+            redis_password: None,
             ttl_seconds: 86_400,
             in_flight_wait_ms: 10_000,
             max_entries: 100_000,

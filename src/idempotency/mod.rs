@@ -88,14 +88,15 @@ impl StoreKey {
             .chain_update(client_key.as_bytes())
             .finalize();
         // `v2`: records are Redis hashes now; a string record of the older layout is never read.
-        Self { tenant: tenant.to_owned(), hashed: format!("cg:idem:v2:{}", hex::encode(digest)) }
+        // The digest is the cluster hash tag (`crate::redis_conn::key`).
+        Self { tenant: tenant.to_owned(), hashed: crate::redis_conn::key("cg:idem:v2", &hex::encode(digest)) }
     }
 
     pub fn tenant(&self) -> &str {
         &self.tenant
     }
 
-    /// The key as stored (`cg:idem:v2:` + hex SHA-256).
+    /// The key as stored (`cg:idem:v2:{<hex SHA-256>}`).
     pub fn as_str(&self) -> &str {
         &self.hashed
     }
@@ -138,9 +139,9 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     fn release<'a>(&'a self, key: &'a StoreKey, token: &'a ClaimToken) -> BoxFuture<'a, Result<Fence, StoreError>>;
     /// Whether the backend answers (for `/readyz`).
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
-    /// The Redis connection when the store is shared, so other per-tenant state (the rate
-    /// limiter) is shared the same way.
-    fn shared_connection(&self) -> Option<redis::aio::ConnectionManager> {
+    /// The Redis connection (one node or a cluster) when the store is shared, so other
+    /// per-tenant state (rate-limit buckets, switch-report counts) is shared the same way.
+    fn shared_connection(&self) -> Option<crate::redis_conn::SharedRedis> {
         None
     }
 }
@@ -175,5 +176,7 @@ mod tests {
         assert_ne!(fingerprint("PATCH", "s", "p", &a), fingerprint("PATCH", "s2", "p", &a));
         assert_ne!(StoreKey::new("t1", "k"), StoreKey::new("t2", "k"));
         assert_ne!(StoreKey::new("t1", "k").as_str(), StoreKey::new("t2", "k").as_str());
+        let stored = StoreKey::new("t1", "k");
+        assert!(stored.as_str().starts_with("cg:idem:v2:{") && stored.as_str().ends_with('}'), "{stored:?}");
     }
 }

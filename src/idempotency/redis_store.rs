@@ -3,15 +3,17 @@
 //! small JSON array) and `body` (the raw bytes, so a record costs about its body: finding 7).
 //! Claim, complete and release are each one Lua script, so every check and its write are atomic:
 //! exactly one instance wins a key, and only the claim's holder can finish it (finding 14).
+//! Each script touches only its record's key, so on a Redis Cluster it runs on that key's slot.
 
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use redis::Script;
-use redis::aio::ConnectionManager;
 
 use super::{Claim, ClaimToken, Fence, IdempotencyStore, StoreError, StoreKey, StoredResponse};
+use crate::config::RedisSettings;
+use crate::redis_conn::SharedRedis;
 
 /// KEYS[1] the record; ARGV fingerprint, token, in-flight TTL (ms). Answers `{"acquired"}`,
 /// `{"mismatch"}`, `{"in_flight"}` or `{"done", status, headers, body}`; the body is sent only
@@ -46,7 +48,7 @@ return 1
 ";
 
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: SharedRedis,
     claim: Script,
     complete: Script,
     release: Script,
@@ -70,16 +72,9 @@ fn fence(held: i64) -> Fence {
 }
 
 impl RedisStore {
-    /// Connect (the connection manager reconnects by itself afterwards).
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| store_error(&e))?;
-        // Bounded timeouts: a dead Redis must fail a request fast (503), not hang it.
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let connection = ConnectionManager::new_with_config(client, config).await.map_err(|e| store_error(&e))?;
+    /// Connect to one node or a cluster (either reconnects by itself afterwards).
+    pub async fn connect(settings: &RedisSettings) -> Result<Self, StoreError> {
+        let connection = SharedRedis::connect(settings).await.map_err(|e| store_error(&e))?;
         Ok(Self {
             connection,
             claim: Script::new(CLAIM),
@@ -171,16 +166,11 @@ impl IdempotencyStore for RedisStore {
         .boxed()
     }
 
-    fn shared_connection(&self) -> Option<ConnectionManager> {
+    fn shared_connection(&self) -> Option<SharedRedis> {
         Some(self.connection.clone())
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
-        async move {
-            let mut connection = self.connection.clone();
-            let _: String = redis::cmd("PING").query_async(&mut connection).await.map_err(|e| store_error(&e))?;
-            Ok(())
-        }
-        .boxed()
+        async move { self.connection.ping().await.map_err(|e| store_error(&e)) }.boxed()
     }
 }

@@ -5,6 +5,7 @@
 pub mod faults;
 pub mod process;
 pub mod redis;
+pub mod redis_cluster;
 
 use std::io::Write;
 use std::net::SocketAddr;

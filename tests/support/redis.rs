@@ -12,12 +12,14 @@ pub struct RedisServer {
     _dir: tempfile::TempDir,
 }
 
-fn ensure_installed() {
+/// `redis-server`, and `redis-cli` (Debian's `redis-tools`, which the cluster tests drive).
+pub fn ensure_installed() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
-        let present =
-            Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
-        if present {
+        let runs = |program: &str| {
+            Command::new(program).arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+        };
+        if runs("redis-server") && runs("redis-cli") {
             return;
         }
         let run = |args: &[&str]| {
@@ -30,7 +32,7 @@ fn ensure_installed() {
             assert!(status.success(), "apt-get {args:?} failed");
         };
         run(&["update", "-qq"]);
-        run(&["install", "-y", "-qq", "redis-server"]);
+        run(&["install", "-y", "-qq", "redis-server", "redis-tools"]);
     });
 }
 
