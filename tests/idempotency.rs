@@ -36,15 +36,7 @@ async fn until_the_provider_has_received(mock: &MockServer, count: usize) {
 }
 
 async fn patch_with_key(gateway: &TestGateway, key: &str, body: &Value) -> reqwest::Response {
-    gateway
-        .client
-        .patch(gateway.url("/v1/checkout/sessions/cs_i"))
-        .bearer_auth(TENANT_KEY)
-        .header("idempotency-key", key)
-        .json(body)
-        .send()
-        .await
-        .expect("request")
+    patch_as(gateway, TENANT_KEY, key, body).await
 }
 
 #[tokio::test]
