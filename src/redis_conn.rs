@@ -14,7 +14,9 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::cluster_routing::{MultipleNodeRoutingInfo, ResponsePolicy, RoutingInfo};
+use redis::cluster_routing::{
+    MultipleNodeRoutingInfo, ResponsePolicy, Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr,
+};
 use redis::{Client, Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, TlsCertificates, Value};
 
 use crate::config::{RedisNodes, RedisSettings};
@@ -23,6 +25,9 @@ use crate::config::{RedisNodes, RedisSettings};
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
 /// Waiting for one answer; on a cluster also the whole request, redirects and retries included.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long `WAIT` waits for replicas: well under [`RESPONSE_TIMEOUT`], so the node answers how
+/// many acknowledged before the client gives up on the answer.
+pub const REPLICA_WAIT: Duration = Duration::from_millis(1_000);
 
 /// A Redis connection to one node or to a cluster; cheap to clone (both are handles).
 #[derive(Clone)]
@@ -98,6 +103,27 @@ impl SharedRedis {
                 let any_master =
                     RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, Some(ResponsePolicy::OneSucceeded)));
                 connection.route_command(redis::cmd("PING"), any_master).await.map(drop)
+            }
+        }
+    }
+
+    /// `WAIT replicas REPLICA_WAIT` on the node that holds `key` (on a cluster, its slot's
+    /// master, over the same connection that wrote the key): how many replicas acknowledged
+    /// every write this connection sent to that node so far, at most within [`REPLICA_WAIT`].
+    ///
+    /// Redis blocks the connection for the wait, so commands other requests send to that node
+    /// queue behind it: a round trip to a replica when replicas are healthy, up to
+    /// [`REPLICA_WAIT`] when one is not.
+    pub async fn wait_for_replicas(&self, key: &str, replicas: u32) -> Result<u32, RedisError> {
+        let mut wait = redis::cmd("WAIT");
+        wait.arg(replicas).arg(u64::try_from(REPLICA_WAIT.as_millis()).unwrap_or(u64::MAX));
+        match self.clone() {
+            Self::Node(mut connection) => wait.query_async(&mut connection).await,
+            Self::Cluster(mut connection) => {
+                let master = Route::with_key(key, SlotAddr::Master);
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(master));
+                let acknowledged = connection.route_command(wait, routing).await?;
+                Ok(redis::from_redis_value(acknowledged)?)
             }
         }
     }

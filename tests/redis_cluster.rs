@@ -1,7 +1,9 @@
 //! Issue 17: three real gateway processes sharing a real 6-node Redis Cluster (3 masters, 3
 //! replicas, `tests/support/redis_cluster.rs`): exactly one provider call for 200 concurrent
 //! identical keyed updates, one rate-limit budget, a master SIGKILLed mid-run (never a second
-//! provider call, recovery once a replica took over), and switch-report counts summed.
+//! provider call, recovery once a replica took over), switch-report counts summed, and with
+//! `redis_claim_replicas` a claim its replica cannot acknowledge answers 503 without a provider
+//! call (also `WAIT`'s single-node form).
 
 #![allow(clippy::expect_used, clippy::panic, reason = "test helpers fail the test loudly")]
 
@@ -10,9 +12,12 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use checkout_gateway::config::RedisSettings;
+use checkout_gateway::idempotency::{Claim, IdempotencyStore, RedisStore, StoreKey};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use support::process::GatewayProcess;
+use support::redis::RedisServer;
 use support::redis_cluster::{RedisCluster, cli};
 use support::{TENANT_KEY, stripe_config};
 use wiremock::matchers::method;
@@ -303,4 +308,61 @@ async fn a_master_killed_mid_run_never_causes_a_second_provider_call_and_the_rep
     let calls = provider_calls_by_key(&mock).await;
     let doubled: Vec<_> = calls.iter().filter(|(_, count)| **count > 1).collect();
     assert!(doubled.is_empty(), "a client key reached the provider twice: {doubled:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_its_replica_cannot_acknowledge_answers_503_without_a_provider_call() {
+    let cluster = RedisCluster::start();
+    let mock = slow_provider(Duration::ZERO).await;
+    let replicas = Replicas::start(&cluster_config(&mock.uri(), &cluster, "", "redis_claim_replicas = 1"));
+    let (client, bases) = (replicas.client.clone(), replicas.bases());
+
+    // Healthy replicas acknowledge the claim: the update goes through.
+    let healthy = keyed_update(&client, &bases[0], "replicated-claim").await;
+    assert_eq!((healthy.status, healthy.replayed), (200, false), "{healthy:?}");
+    assert_eq!(mock.received_requests().await.expect("recorded").len(), 1);
+
+    // Stall the replica of the key's master: the claim cannot reach it within the wait.
+    let key = "unreplicated-claim";
+    let record = StoreKey::new("acme", key);
+    let (master, replica) = tokio::task::block_in_place(|| {
+        let master = cluster.master_of(record.as_str());
+        (master, cluster.replica_of(master))
+    });
+    tokio::task::block_in_place(|| cluster.pause(replica));
+    let stalled = keyed_update(&client, &bases[1], key).await;
+    tokio::task::block_in_place(|| {
+        // Released: nothing of the claim is left to block the retry.
+        let exists = cli(master, &["EXISTS", record.as_str()]);
+        cluster.resume(replica);
+        assert_eq!(exists.map(|reply| reply.trim().to_owned()), Ok("0".to_owned()), "the claim was released");
+    });
+    assert_eq!((stalled.status, stalled.code.as_deref()), (503, Some("store_unavailable")), "{stalled:?}");
+    assert_eq!(mock.received_requests().await.expect("recorded").len(), 1, "no provider call for the 503");
+
+    // The replica is back: the client's retry makes the one provider call.
+    tokio::task::block_in_place(|| cluster.wait_until_ok());
+    let retried = keyed_update(&client, &bases[2], key).await;
+    assert_eq!((retried.status, retried.replayed), (200, false), "{retried:?}");
+    let again = keyed_update(&client, &bases[0], key).await;
+    assert_eq!((again.status, again.replayed), (200, true), "{again:?}");
+    let calls = provider_calls_by_key(&mock).await;
+    assert_eq!(calls.len(), 2, "one provider call per key: {calls:?}");
+    assert!(calls.values().all(|count| *count == 1), "one provider call per key: {calls:?}");
+}
+
+#[tokio::test]
+async fn on_one_node_without_replicas_a_claim_needing_one_fails_and_is_released() {
+    let redis = RedisServer::start();
+    let mut settings = RedisSettings::single_node(&redis.url);
+    settings.claim_replicas = 1;
+    let waiting = RedisStore::connect(&settings).await.expect("connect");
+    let key = StoreKey::new("acme", "no-replica");
+    let ttl = Duration::from_secs(35);
+    let refused = waiting.claim(&key, "fp", ttl).await;
+    assert!(refused.as_ref().is_err_and(|e| e.0.contains("0 of 1 replicas")), "{:?}", refused.map(|_| ()));
+    // Released: a store that needs no replica takes the key at once.
+    settings.claim_replicas = 0;
+    let plain = RedisStore::connect(&settings).await.expect("connect");
+    assert!(matches!(plain.claim(&key, "fp", ttl).await, Ok(Claim::Acquired(_))));
 }

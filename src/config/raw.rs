@@ -102,6 +102,9 @@ pub struct RawIdempotency {
     /// ACL user and password, as secret references, for every node.
     pub redis_username: Option<SecretRef>,
     pub redis_password: Option<SecretRef>,
+    /// Replicas a claim must reach (Redis `WAIT`, on the key's master) before the provider is
+    /// called; fewer within the wait: the claim is released and the request answers 503. 0: off.
+    pub redis_claim_replicas: u32,
     pub ttl_seconds: u64,
     /// How long a request waits for an identical one in flight before answering 409.
     pub in_flight_wait_ms: u64,
@@ -120,6 +123,7 @@ impl Default for RawIdempotency {
             redis_ca_file: None,
             redis_username: None,
             redis_password: None,
+            redis_claim_replicas: 0,
             ttl_seconds: 86_400,
             in_flight_wait_ms: 10_000,
             max_entries: 100_000,

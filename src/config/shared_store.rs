@@ -19,6 +19,9 @@ pub struct RedisSettings {
     pub ca_pem: Option<Vec<u8>>,
     pub username: Option<Secret>,
     pub password: Option<Secret>,
+    /// `redis_claim_replicas`: replicas an idempotency claim must reach (`WAIT`) before the
+    /// provider is called; 0: none (Redis's asynchronous replication alone).
+    pub claim_replicas: u32,
 }
 
 pub enum RedisNodes {
@@ -31,7 +34,7 @@ pub enum RedisNodes {
 impl RedisSettings {
     /// One node at `url`, without TLS settings or credentials beyond what the URL carries.
     pub fn single_node(url: impl Into<String>) -> Self {
-        Self { nodes: RedisNodes::Single(url.into()), ca_pem: None, username: None, password: None }
+        Self { nodes: RedisNodes::Single(url.into()), ca_pem: None, username: None, password: None, claim_replicas: 0 }
     }
 
     /// The config key the nodes came from, for errors met while connecting.
@@ -100,7 +103,7 @@ pub fn settings(raw: &RawIdempotency, secrets: &StartupSecrets) -> Result<Option
         Some(path) => Some(read_ca(path)?),
         None => None,
     };
-    Ok(Some(RedisSettings { nodes, ca_pem, username, password }))
+    Ok(Some(RedisSettings { nodes, ca_pem, username, password, claim_replicas: raw.redis_claim_replicas }))
 }
 
 /// What the gateway needs to know of one configured URL.
@@ -187,6 +190,18 @@ mod tests {
         assert!(matches!(&cluster.nodes, RedisNodes::Cluster(seeds) if seeds.len() == 2));
         assert_eq!(cluster.nodes_key(), "idempotency.redis_cluster_urls");
         assert!(cluster.ca_pem.is_none() && cluster.username.is_none() && cluster.password.is_none());
+    }
+
+    #[test]
+    fn claim_replicas_default_to_none_and_are_taken_as_set() {
+        let seeds = "store = \"redis\"\nredis_cluster_urls = [\"redis://127.0.0.1:7000\"]";
+        let default = settings(&raw(seeds), &StartupSecrets::default()).expect("valid").expect("redis");
+        assert_eq!(default.claim_replicas, 0, "off unless set: today's behaviour");
+        let toml = format!("{seeds}\nredis_claim_replicas = 1");
+        let set = settings(&raw(&toml), &StartupSecrets::default()).expect("valid").expect("redis");
+        assert_eq!(set.claim_replicas, 1);
+        let negative = Figment::new().merge(Toml::string(&format!("{seeds}\nredis_claim_replicas = -1")));
+        assert!(negative.extract::<RawIdempotency>().is_err(), "a count of replicas is not negative");
     }
 
     #[test]

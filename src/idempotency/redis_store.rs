@@ -4,6 +4,11 @@
 //! Claim, complete and release are each one Lua script, so every check and its write are atomic:
 //! exactly one instance wins a key, and only the claim's holder can finish it (finding 14).
 //! Each script touches only its record's key, so on a Redis Cluster it runs on that key's slot.
+//!
+//! Redis replicates asynchronously: a claim its master acknowledged and lost in a crash before
+//! replicating would let a retry claim the key again after the failover. With
+//! `redis_claim_replicas` set, a claim counts only once that many replicas hold it (`WAIT` on the
+//! key's master); otherwise it is released and the request fails before any provider call.
 
 use std::time::Duration;
 
@@ -13,7 +18,7 @@ use redis::Script;
 
 use super::{Claim, ClaimToken, Fence, IdempotencyStore, StoreError, StoreKey, StoredResponse};
 use crate::config::RedisSettings;
-use crate::redis_conn::SharedRedis;
+use crate::redis_conn::{REPLICA_WAIT, SharedRedis};
 
 /// KEYS[1] the record; ARGV fingerprint, token, in-flight TTL (ms). Answers `{"acquired"}`,
 /// `{"mismatch"}`, `{"in_flight"}` or `{"done", status, headers, body}`; the body is sent only
@@ -52,6 +57,8 @@ pub struct RedisStore {
     claim: Script,
     complete: Script,
     release: Script,
+    /// Replicas a claim must reach before it counts; 0: no wait.
+    claim_replicas: u32,
 }
 
 fn store_error(error: &redis::RedisError) -> StoreError {
@@ -80,7 +87,28 @@ impl RedisStore {
             claim: Script::new(CLAIM),
             complete: Script::new(COMPLETE),
             release: Script::new(RELEASE),
+            claim_replicas: settings.claim_replicas,
         })
+    }
+
+    /// Keep `token`'s fresh claim only once `claim_replicas` replicas acknowledged it. Else
+    /// release it (fenced by its token; if that fails too, the claim's in-flight TTL ends it) and
+    /// fail: no provider call was made, so the client's retry is safe.
+    async fn ensure_replicated(&self, key: &StoreKey, token: &ClaimToken) -> Result<(), StoreError> {
+        let waited = self.connection.wait_for_replicas(key.as_str(), self.claim_replicas).await;
+        let failure = match waited {
+            Ok(acknowledged) if acknowledged >= self.claim_replicas => return Ok(()),
+            Ok(acknowledged) => StoreError(format!(
+                "the claim reached {acknowledged} of {} replicas within {} ms",
+                self.claim_replicas,
+                REPLICA_WAIT.as_millis()
+            )),
+            Err(error) => store_error(&error),
+        };
+        if let Err(release) = self.release(key, token).await {
+            tracing::warn!(error = %release.0, "releasing an unreplicated claim failed; its in-flight TTL ends it");
+        }
+        Err(failure)
     }
 }
 
@@ -120,7 +148,13 @@ impl IdempotencyStore for RedisStore {
                 .invoke_async(&mut connection)
                 .await
                 .map_err(|e| store_error(&e))?;
-            parse_claim(&reply, token)
+            let claim = parse_claim(&reply, token)?;
+            if let Claim::Acquired(token) = &claim
+                && self.claim_replicas > 0
+            {
+                self.ensure_replicated(key, token).await?;
+            }
+            Ok(claim)
         }
         .boxed()
     }

@@ -1,7 +1,7 @@
 //! A real 6-node Redis Cluster for tests (3 masters, 3 replicas) on loopback: Debian's
 //! `redis-server` in cluster mode, joined by `redis-cli --cluster create`, persistence off, every
 //! node in its own temporary directory, all killed when dropped. Nodes can be SIGKILLed one at a
-//! time to make a replica take over.
+//! time to make a replica take over, or SIGSTOPped and continued to make one stall.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
@@ -35,6 +35,8 @@ pub struct NodeInfo {
     pub is_master: bool,
     /// Owns slots (a node that was just added, or lost its slots to a failover, owns none).
     pub serves_slots: bool,
+    /// The slot ranges it serves, inclusive.
+    pub slots: Vec<(u16, u16)>,
     pub failed: bool,
     /// A replica's master id.
     pub master_id: Option<String>,
@@ -86,11 +88,18 @@ fn parse_nodes(text: &str) -> Vec<NodeInfo> {
                 is_master: flags.contains(&"master"),
                 // Fields 9 onwards are the node's slot ranges.
                 serves_slots: fields.len() > 8,
+                // `0-5460` or `5461`; migrating-slot markers (`[…]`) are not served yet.
+                slots: fields.iter().skip(8).filter_map(|range| parse_range(range)).collect(),
                 failed: flags.contains(&"fail") || flags.contains(&"fail?"),
                 master_id: (*master != "-").then(|| (*master).to_owned()),
             })
         })
         .collect()
+}
+
+fn parse_range(range: &str) -> Option<(u16, u16)> {
+    let (first, last) = range.split_once('-').unwrap_or((range, range));
+    Some((first.parse().ok()?, last.parse().ok()?))
 }
 
 impl RedisCluster {
@@ -186,6 +195,39 @@ impl RedisCluster {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// SIGSTOP (`pause`) or SIGCONT the node on `port`: a stalled node, not a dead one.
+    fn signal(&self, port: u16, signal: &str) {
+        let node = self.nodes.iter().find(|n| n.port == port).expect("a node of this cluster");
+        let pid = node.child.as_ref().expect("a live node").id().to_string();
+        let status = Command::new("kill").args([signal, &pid]).status().expect("run kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
+    /// Stop the node on `port` (SIGSTOP): it keeps its connections but answers nothing.
+    pub fn pause(&self, port: u16) {
+        self.signal(port, "-STOP");
+    }
+
+    /// Continue a [paused](Self::pause) node.
+    pub fn resume(&self, port: u16) {
+        self.signal(port, "-CONT");
+    }
+
+    /// The port of the live master serving `key`'s hash slot.
+    pub fn master_of(&self, key: &str) -> u16 {
+        let asked = self.masters()[0];
+        let slot: u16 = cli(asked, &["CLUSTER", "KEYSLOT", key])
+            .unwrap_or_else(|e| panic!("{e}"))
+            .trim()
+            .parse()
+            .expect("CLUSTER KEYSLOT answers a slot");
+        self.topology()
+            .into_iter()
+            .find(|n| n.is_master && !n.failed && n.slots.iter().any(|(first, last)| (*first..=*last).contains(&slot)))
+            .map(|n| n.port)
+            .expect("a master serves the slot")
     }
 
     /// The replica of the master on `port`.
