@@ -67,22 +67,22 @@ async fn a_finished_request_is_replayed_and_a_different_one_refused() {
     gateway.stop().await;
 }
 
-#[tokio::test]
-async fn transient_failures_are_not_stored_so_the_client_can_retry() {
+/// A Stripe that answers `failure` to the first three updates (one request's attempts), then the session.
+async fn failing_three_times_then_ok(failure: ResponseTemplate) -> MockServer {
     let mock = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(503).set_body_json(json!({ "error": { "type": "api_error", "message": "down" } })),
-        )
-        .up_to_n_times(3)
-        .with_priority(1)
-        .mount(&mock)
-        .await;
+    Mock::given(method("POST")).respond_with(failure).up_to_n_times(3).with_priority(1).mount(&mock).await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_json(session()))
         .with_priority(2)
         .mount(&mock)
         .await;
+    mock
+}
+
+#[tokio::test]
+async fn transient_failures_are_not_stored_so_the_client_can_retry() {
+    let down = json!({ "error": { "type": "api_error", "message": "down" } });
+    let mock = failing_three_times_then_ok(ResponseTemplate::new(503).set_body_json(down)).await;
     let gateway = TestGateway::start(&stripe_config(&mock.uri(), "")).await;
     let body = json!({ "metadata": { "a": "b" } });
     assert_eq!(patch_with_key(&gateway, "key-2", &body).await.status(), 502, "three 503 attempts");
@@ -97,19 +97,8 @@ async fn transient_provider_conflicts_are_retryable_and_not_stored() {
     // Stripe's lock_timeout: another request holds the session. Retried by the gateway, then
     // answered as a retryable 409, and never stored: the client's retry with the same key must
     // reach the provider again (before, the 409 was stored and replayed for 24 h).
-    let mock = MockServer::start().await;
     let lock = json!({ "error": { "type": "invalid_request_error", "code": "lock_timeout", "message": "locked" } });
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(409).set_body_json(lock))
-        .up_to_n_times(3)
-        .with_priority(1)
-        .mount(&mock)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(session()))
-        .with_priority(2)
-        .mount(&mock)
-        .await;
+    let mock = failing_three_times_then_ok(ResponseTemplate::new(409).set_body_json(lock)).await;
     let gateway = TestGateway::start(&stripe_config(&mock.uri(), "")).await;
     let body = json!({ "metadata": { "a": "b" } });
     let first = patch_with_key(&gateway, "key-lock", &body).await;
