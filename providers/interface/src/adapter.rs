@@ -119,6 +119,14 @@ pub trait Adapter: Send + Sync + 'static {
         Ok(http::HeaderMap::new())
     }
 
+    /// The bearer token this provider's calls need from the gateway's token source (OAuth 2.0
+    /// client credentials), if any. The gateway obtains and attaches it (`Authorization`) to
+    /// every call after the adapter's own and per-attempt headers; an adapter that declares one
+    /// builds its requests without `Authorization`. `None`: the adapter authenticates itself.
+    fn token_source(&self) -> Option<&crate::ClientCredentials> {
+        None
+    }
+
     /// Provider-specific retry advice for an answer (e.g. a `Should-Retry` header). `None` lets
     /// the gateway decide by status.
     fn retry_advice(&self, _response: &ProviderResponse) -> Option<bool> {

@@ -22,6 +22,7 @@ pub mod secret;
 pub mod session;
 pub mod simulator;
 pub mod timestamp;
+pub mod token;
 pub mod unified;
 pub mod wire;
 
@@ -39,6 +40,7 @@ pub use session::{
     SessionLineItem, SessionStatus, Shipping, ShippingRate, UnifiedSession, Warning,
 };
 pub use simulator::Simulator;
+pub use token::{ClientCredentials, TokenEndpoint};
 pub use unified::{
     AddressPatch, DetailsPatch, LineItem, LineItemForm, PagePatch, Patch, RedirectsPatch, ShippingOption, UnifiedUpdate,
 };
