@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Load harness (issue #9, BENCHMARKS.md): the gateway against nginx as a plain reverse proxy,
-# both in front of the same static upstream, on loopback only. Bounded in time (about five
+# Load harness (issues #9 and #15, BENCHMARKS.md): the gateway against nginx as a plain reverse
+# proxy and against the nginx+Lua peer (the same translation written by hand as an nginx Lua
+# handler, `../shared/bench/translator.lua` from the repository root), all in front of the same
+# static upstream, on loopback only. Bounded in time (about five
 # minutes with the defaults, plus the release build) and stops everything it started on exit.
 #
-#   bash bench/load.sh            # needs root for apt-get when nginx, wrk, jq or curl are missing
+#   bash bench/load.sh            # needs root for apt-get when nginx, its Lua module, lua-cjson,
+#                                 # wrk, jq or curl are missing
 #
 # Knobs (environment): ROUNDS=3 DURATION=10 CONNECTIONS=64 THREADS=2 RATE=500
 # RSS_CONNECTIONS=1000 LOGS=on (per-request logs on both proxies, as in production; off to
 # compare without them) KEEP_WORK=1 (keep the temp dir with configs and logs)
-# GATEWAY_PRELOAD=/path/lib.so (LD_PRELOAD for the gateway only, e.g. another malloc).
+# GATEWAY_PRELOAD=/path/lib.so (LD_PRELOAD for the gateway only, e.g. another malloc)
+# PEER=off (leave the nginx+Lua peer out, e.g. when ../shared/bench is not checked out).
 #
 # 1. An nginx upstream answers every path with a canned Stripe checkout.session (the stripe
 #    contract case 03 answer: 4 expanded line items, ~5 KB).
@@ -19,6 +23,10 @@
 # 5. Reports medians of requests/s, p50/p99, the gateway/nginx ratio, CPU time per request,
 #    the gateway's peak RSS after RSS_CONNECTIONS connections, and p50/p99 at a fixed RATE
 #    through each proxy versus calling the upstream directly (bench/fixed_rate.rs).
+# 6. The peer (nginx with the Lua module, one worker per core, upstream keepalive) and the gateway
+#    with a body both translate completely (bench/update-peer.json: metadata set/unset and two
+#    shipping options; the peer ignores line items), alternating in the same rounds: requests/s,
+#    CPU per request and the gateway/peer ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -30,6 +38,7 @@ THREADS=${THREADS:-2}
 RATE=${RATE:-500}
 RSS_CONNECTIONS=${RSS_CONNECTIONS:-1000}
 LOGS=${LOGS:-on}
+PEER=${PEER:-on}
 for knob in ROUNDS DURATION CONNECTIONS THREADS RATE RSS_CONNECTIONS; do
   [[ ${!knob} =~ ^[1-9][0-9]*$ ]] || { echo "$knob must be a positive integer" >&2; exit 2; }
 done
@@ -37,7 +46,8 @@ done
   { echo "bounded: DURATION<=60 ROUNDS<=10 RSS_CONNECTIONS<=5000 RATE<=20000" >&2; exit 2; }
 
 SESSION=cs_test_bench_load
-TENANT_KEY=bench-tenant-key
+# The peer's tenant key (translator.lua checks it literally); the gateway's bench tenant uses the same.
+TENANT_KEY=bench-key-1
 STRIPE_KEY=sk_test_bench_load
 
 # --- tools --------------------------------------------------------------------------------
@@ -46,6 +56,14 @@ command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v jq >/dev/null || missing+=(jq)
 command -v curl >/dev/null || missing+=(curl)
+LUA_MODULE=/usr/lib/nginx/modules/ngx_http_lua_module.so
+cjson_dir() { find /usr/lib -path '*/lua/5.1/cjson.so' -printf '%h\n' 2>/dev/null | head -1; }
+if [[ $PEER == on ]]; then
+  PEER_DIR=$(cd "$ROOT/../shared/bench" 2>/dev/null && pwd) && [[ -r $PEER_DIR/translator.lua ]] ||
+    { echo "the peer ../shared/bench/translator.lua (from the repository root) is missing; PEER=off runs without it" >&2; exit 2; }
+  [[ -r $LUA_MODULE ]] || missing+=(libnginx-mod-http-lua)
+  [[ -n $(cjson_dir) ]] || missing+=(lua-cjson)
+fi
 if ((${#missing[@]})); then
   echo "== installing ${missing[*]} (Debian packages)"
   apt-get update -qq
@@ -99,6 +117,7 @@ wait_port() {
 UPSTREAM_PORT=$(free_port)
 PROXY_PORT=$(free_port)
 GATEWAY_PORT=$(free_port)
+PEER_PORT=$(free_port)
 
 # --- upstream (static nginx) --------------------------------------------------------------
 mkdir -p "$WORK/upstream/www" "$WORK/proxy"
@@ -156,6 +175,46 @@ http {
 }
 EOF
 
+# --- the peer (nginx + Lua: the same translation by hand) ----------------------------------
+if [[ $PEER == on ]]; then
+  mkdir -p "$WORK/peer"
+  if [[ $LOGS == on ]]; then PEER_ACCESS="access_log $WORK/peer-access.log;"; else PEER_ACCESS="access_log off;"; fi
+  cat >"$WORK/peer.conf" <<EOF
+load_module $(dirname "$LUA_MODULE")/ndk_http_module.so;
+load_module $LUA_MODULE;
+worker_processes $(nproc);
+daemon off;
+pid $WORK/peer/nginx.pid;
+events { worker_connections 16384; }
+http {
+  $PEER_ACCESS
+  client_body_temp_path $WORK/peer/body;
+  proxy_temp_path $WORK/peer/proxy;
+  client_body_buffer_size 64k;
+  keepalive_requests 1000000;
+  lua_package_path "$PEER_DIR/?.lua;;";
+  lua_package_cpath "$(cjson_dir)/?.so;;";
+  init_by_lua_block { translator = require "translator" }
+  upstream backend {
+    server 127.0.0.1:$UPSTREAM_PORT;
+    keepalive 256;
+  }
+  server {
+    listen 127.0.0.1:$PEER_PORT backlog=4096;
+    location /v1/checkout/sessions/ { content_by_lua_block { translator.handle() } }
+    location /_up/ {
+      internal;
+      proxy_pass http://backend/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization "Bearer $STRIPE_KEY";
+      proxy_set_header Content-Type application/x-www-form-urlencoded;
+    }
+  }
+}
+EOF
+fi
+
 # --- gateway ------------------------------------------------------------------------------
 cat >"$WORK/gateway.toml" <<EOF
 [server]
@@ -180,6 +239,12 @@ PIDS+=($!)
 "$NGINX" -p "$WORK/proxy" -c "$WORK/proxy.conf" -e "$WORK/proxy-error.log" &
 PIDS+=($!)
 PROXY_MASTER=$!
+PEER_MASTER=
+if [[ $PEER == on ]]; then
+  "$NGINX" -p "$WORK/peer" -c "$WORK/peer.conf" -e "$WORK/peer-error.log" &
+  PIDS+=($!)
+  PEER_MASTER=$!
+fi
 if [[ $LOGS == on ]]; then GATEWAY_LOG=info; else GATEWAY_LOG=warn; fi
 RUST_LOG=$GATEWAY_LOG LD_PRELOAD=${GATEWAY_PRELOAD:-} "$GATEWAY" serve --config "$WORK/gateway.toml" >"$WORK/gateway.log" 2>&1 &
 PIDS+=($!)
@@ -187,6 +252,7 @@ GATEWAY_PID=$!
 wait_port "$UPSTREAM_PORT"
 wait_port "$PROXY_PORT"
 wait_port "$GATEWAY_PORT"
+[[ $PEER == off ]] || wait_port "$PEER_PORT"
 
 # --- the two equivalent requests ------------------------------------------------------------
 BODY=$ROOT/bench/update-1k.json
@@ -194,6 +260,8 @@ BODY=$ROOT/bench/update-1k.json
 jq -j '.requests[-1].body' "$WORK/translated.json" >"$WORK/provider-body.txt"
 PROVIDER_PATH=$(jq -r '.requests[-1].path' "$WORK/translated.json")
 GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT/v1/checkout/sessions/$SESSION"
+PEER_URL="http://127.0.0.1:$PEER_PORT/v1/checkout/sessions/$SESSION"
+PEER_BODY=$ROOT/bench/update-peer.json
 PROXY_URL="http://127.0.0.1:$PROXY_PORT$PROVIDER_PATH"
 DIRECT_URL="http://127.0.0.1:$UPSTREAM_PORT$PROVIDER_PATH"
 GATEWAY_HEADERS=("Authorization: Bearer $TENANT_KEY" "Content-Type: application/json")
@@ -211,6 +279,7 @@ lua_script() { # FILE METHOD BODY_FILE HEADER...
 }
 lua_script "$WORK/gateway.lua" PATCH "$BODY" "${GATEWAY_HEADERS[@]}"
 lua_script "$WORK/provider.lua" POST "$WORK/provider-body.txt" "${PROVIDER_HEADERS[@]}"
+lua_script "$WORK/peer-body.lua" PATCH "$PEER_BODY" "${GATEWAY_HEADERS[@]}"
 
 # Smoke: both answer 200 with the same upstream behind them.
 status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
@@ -218,6 +287,12 @@ status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
   { echo "the gateway did not answer 200:" >&2; tail -5 "$WORK/gateway.log" >&2; exit 1; }
 [[ $(status -X POST -H "${PROVIDER_HEADERS[0]}" --data-binary "@$WORK/provider-body.txt" "$PROXY_URL") == 200 ]] ||
   { echo "nginx did not answer 200" >&2; exit 1; }
+if [[ $PEER == on ]]; then
+  [[ $(status -X PATCH -H "${GATEWAY_HEADERS[0]}" -H "${GATEWAY_HEADERS[1]}" --data-binary "@$PEER_BODY" "$GATEWAY_URL") == 200 ]] ||
+    { echo "the gateway did not answer 200 to the peer's body" >&2; exit 1; }
+  [[ $(status -X PATCH -H "${GATEWAY_HEADERS[0]}" -H "${GATEWAY_HEADERS[1]}" --data-binary "@$PEER_BODY" "$PEER_URL") == 200 ]] ||
+    { echo "the peer did not answer 200:" >&2; tail -5 "$WORK/peer-error.log" >&2; exit 1; }
+fi
 
 # --- measuring helpers ----------------------------------------------------------------------
 to_us() { # wrk latency (e.g. 1.23ms) -> microseconds
@@ -266,9 +341,10 @@ echo "gateway request: PATCH $(wc -c <"$BODY") B unified JSON; nginx request: PO
 echo "== warm-up"
 run_wrk gateway "$GATEWAY_URL" "$WORK/gateway.lua" "$CONNECTIONS" 3 "$GATEWAY_PID" >/dev/null
 run_wrk nginx "$PROXY_URL" "$WORK/provider.lua" "$CONNECTIONS" 3 "$PROXY_MASTER" >/dev/null
+[[ $PEER == off ]] || run_wrk peer "$PEER_URL" "$WORK/peer-body.lua" "$CONNECTIONS" 3 "$PEER_MASTER" >/dev/null
 
 echo "== throughput (alternating; rps p50_us p99_us cpu_us/request)"
-declare -a G_RPS G_P50 G_P99 G_CPU N_RPS N_P50 N_P99 N_CPU
+declare -a G_RPS G_P50 G_P99 G_CPU N_RPS N_P50 N_P99 N_CPU GP_RPS GP_P50 GP_P99 GP_CPU P_RPS P_P50 P_P99 P_CPU
 for round in $(seq 1 "$ROUNDS"); do
   line=$(run_wrk gateway "$GATEWAY_URL" "$WORK/gateway.lua" "$CONNECTIONS" "$DURATION" "$GATEWAY_PID")
   read -r rps p50 p99 cpu <<<"$line"
@@ -278,6 +354,15 @@ for round in $(seq 1 "$ROUNDS"); do
   read -r rps p50 p99 cpu <<<"$line"
   N_RPS+=("$rps") N_P50+=("$p50") N_P99+=("$p99") N_CPU+=("$cpu")
   echo "round $round nginx:   $rps $p50 $p99 $cpu"
+  [[ $PEER == on ]] || continue
+  line=$(run_wrk gateway "$GATEWAY_URL" "$WORK/peer-body.lua" "$CONNECTIONS" "$DURATION" "$GATEWAY_PID")
+  read -r rps p50 p99 cpu <<<"$line"
+  GP_RPS+=("$rps") GP_P50+=("$p50") GP_P99+=("$p99") GP_CPU+=("$cpu")
+  echo "round $round gateway, peer body: $rps $p50 $p99 $cpu"
+  line=$(run_wrk peer "$PEER_URL" "$WORK/peer-body.lua" "$CONNECTIONS" "$DURATION" "$PEER_MASTER")
+  read -r rps p50 p99 cpu <<<"$line"
+  P_RPS+=("$rps") P_P50+=("$p50") P_P99+=("$p99") P_CPU+=("$cpu")
+  echo "round $round peer (nginx+Lua):   $rps $p50 $p99 $cpu"
 done
 
 echo "== $RSS_CONNECTIONS connections against the gateway (peak RSS)"
@@ -328,3 +413,12 @@ echo "gateway peak RSS (VmHWM) after $RSS_CONNECTIONS connections: $((hwm / 1024
 echo "fixed $RATE req/s, direct to upstream: p50 ${d50}us p99 ${d99}us"
 echo "  through the gateway: p50 ${fg50}us p99 ${fg99}us; added p50 $(awk -v a="$fg50" -v b="$d50" 'BEGIN { print a - b }')us p99 $(awk -v a="$fg99" -v b="$d99" 'BEGIN { print a - b }')us"
 echo "  through nginx:       p50 ${fn50}us p99 ${fn99}us; added p50 $(awk -v a="$fn50" -v b="$d50" 'BEGIN { print a - b }')us p99 $(awk -v a="$fn99" -v b="$d99" 'BEGIN { print a - b }')us"
+if [[ $PEER == on ]]; then
+  gp_rps=$(med "${GP_RPS[@]}") p_rps=$(med "${P_RPS[@]}")
+  echo
+  echo "== the peer's body, $(wc -c <"$PEER_BODY") B (medians of $ROUNDS rounds, alternating with the rounds above)"
+  printf '%-30s %12s %12s %8s\n' "" gateway "nginx+Lua" ratio
+  printf '%-30s %12s %12s %8s\n' "requests/s ($CONNECTIONS conns)" "$gp_rps" "$p_rps" "$(awk -v g="$gp_rps" -v n="$p_rps" 'BEGIN { printf "%.2f", g / n }')"
+  printf '%-30s %12s %12s\n' "CPU per request (us)" "$(med "${GP_CPU[@]}")" "$(med "${P_CPU[@]}")"
+  printf '%-30s %12s %12s\n' "p50 / p99 latency (us)" "$(med "${GP_P50[@]}") / $(med "${GP_P99[@]}")" "$(med "${P_P50[@]}") / $(med "${P_P99[@]}")"
+fi

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use checkout_provider_interface::capability::check_update;
-use checkout_provider_interface::{Adapter, Context, CurrentState, ProviderFactory, ProviderResponse, UnifiedUpdate};
+use checkout_provider_interface::{
+    Access, Adapter, Context, CurrentState, ProviderFactory, ProviderResponse, UnifiedUpdate,
+};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -130,6 +132,16 @@ fn bench_fixture(c: &mut Criterion<ThreadCpu>, group: &str, name: &str, fixture:
     group.finish();
 }
 
+/// The headers the adapter mints for each attempt of a write (with a private key: a freshly
+/// signed ES512 JWT), which the core adds to every attempt, retries included.
+fn bench_attempt_headers(c: &mut Criterion<ThreadCpu>, group: &str, name: &str, fixture: &Fixture) {
+    let headers = || fixture.adapter.attempt_headers(Access::Write, &fixture.ctx, 1).expect("attempt headers");
+    assert!(headers().contains_key(http::header::AUTHORIZATION), "the fixture signs a token per attempt");
+    let mut group = c.benchmark_group(format!("translate/{group}"));
+    group.bench_function(format!("{name}/attempt_headers"), |b| b.iter(|| black_box(headers())));
+    group.finish();
+}
+
 fn adapters(c: &mut Criterion<ThreadCpu>) {
     let stripe = "stripe";
     let metadata = "01-metadata-set-and-remove.json";
@@ -138,14 +150,17 @@ fn adapters(c: &mut Criterion<ThreadCpu>) {
     bench_fixture(c, stripe, "items_100_unexpanded", &stripe_items_unexpanded(100));
     bench_fixture(c, stripe, "load_1k", &stripe_load_body());
 
-    // Token auth for both sizes, so they differ only in the items; the JWT variant below shows
-    // what signing a fresh ES512 token per call adds.
+    // Token auth for both sizes, so they differ only in the items; the JWT variant below is
+    // signed per attempt (`attempt_headers`, outside `build_update`): its own row shows what
+    // signing a fresh ES512 token adds to each attempt.
     let mattilda = "mattilda";
     let token = "02-update-line-items-currency-token.json";
     bench_fixture(c, mattilda, "metadata", &small(mattilda, token, "01-update-metadata-merge-jwt.json"));
     bench_fixture(c, mattilda, "items_100", &large(mattilda, token, "/cart_items", 100, None));
     let jwt = "01-update-metadata-merge-jwt.json";
-    bench_fixture(c, mattilda, "metadata_jwt", &small(mattilda, jwt, jwt));
+    let signed = small(mattilda, jwt, jwt);
+    bench_fixture(c, mattilda, "metadata_jwt", &signed);
+    bench_attempt_headers(c, mattilda, "metadata_jwt", &signed);
 
     // Paypercut can only select a shipping rate; crypto-invoice has no line items.
     let paypercut = "01-select-shipping-rate.json";

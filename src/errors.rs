@@ -148,6 +148,29 @@ impl ErrorCode {
     }
 }
 
+/// On the wire a code is its name (a problem body's `code`).
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// The schema lists every code of the table, so a generated client gets them as an enum.
+impl schemars::JsonSchema for ErrorCode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ErrorCode".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let codes: Vec<&str> = Self::ALL.into_iter().map(Self::as_str).collect();
+        schemars::json_schema!({
+            "description": "A stable error code; `GET /problems/{code}` explains it.",
+            "type": "string",
+            "enum": codes,
+        })
+    }
+}
+
 impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

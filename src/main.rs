@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use checkout_gateway::config::{self, Config};
-use checkout_gateway::{api, preview, server, telemetry, update};
+use checkout_gateway::{api, contract_test, preview, server, telemetry, update};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -48,6 +48,30 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Send a provider's `live_safe` contract cases to its configured `base_url` (a sandbox
+    /// account, a simulator, Prism) and report per case: request accepted, answer still parses,
+    /// unified answer unchanged. Exit 1 on any drift or failure.
+    ContractTest {
+        #[arg(long)]
+        provider: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The case files (default: providers/<kind>/contracts).
+        #[arg(long)]
+        cases: Option<PathBuf>,
+        /// Send every case to this live session instead of the case's own session id.
+        #[arg(long)]
+        session: Option<String>,
+        /// Write the live answers into the case files (and their expected outputs), for review.
+        #[arg(long)]
+        record: bool,
+        /// The checks that fail the run (the others are reported as information).
+        #[arg(long, value_delimiter = ',', default_value = "accepted,parses,unchanged")]
+        check: Vec<checkout_gateway::contract_test::Check>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// GET a health URL and exit 0 on a 2xx answer, 1 otherwise: a container health check that
     /// needs no shell or curl (the distroless runtime image has neither).
     Healthcheck {
@@ -76,6 +100,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             translate(load(config.as_ref())?, &provider, &session, file)
         }
         Command::Healthcheck { url, timeout_ms } => healthcheck(&url, timeout_ms),
+        Command::ContractTest { provider, config, cases, session, record, check, json } => {
+            let options = contract_test::Options { provider, cases, session, record, checks: check };
+            contract_test(load(config.as_ref())?, &options, json)
+        }
         Command::Compat { from, to } => compat(&from, &to),
         Command::HashKey => {
             let mut key = String::new();
@@ -96,12 +124,15 @@ fn load(path: Option<&PathBuf>) -> anyhow::Result<Config> {
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
-    telemetry::init(config.server.log_format);
+    let telemetry = telemetry::init(config.server.log_format, config.telemetry.as_ref())?;
+    if let Some(traces) = config.telemetry.as_ref().filter(|_| telemetry.is_exporting()) {
+        tracing::info!(endpoint = %traces.traces_url, sampling_ratio = traces.sampling_ratio, "exporting traces over OTLP");
+    }
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let source = config.source.clone();
         // Before binding: once the port answers, a reload signal must reload, not kill (SIGHUP's
         // default action terminates the process).
@@ -128,7 +159,10 @@ fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!("shutting down: finishing in-flight requests");
         running.shutdown().await;
         Ok(())
-    })
+    });
+    // After the last request: the spans still batched are sent (blocking, so off the runtime).
+    telemetry.shutdown();
+    served
 }
 
 fn check_config(config: &Config) -> anyhow::Result<()> {
@@ -149,6 +183,9 @@ fn check_config(config: &Config) -> anyhow::Result<()> {
             tenant.allowed_providers.join(","),
             tenant.on_unsupported
         );
+        for route in &tenant.routes {
+            println!("    {:<18} session ids {} -> {}", route.label(), route.sessions(), route.provider);
+        }
     }
     Ok(())
 }
@@ -174,6 +211,19 @@ fn translate(config: Config, provider: &str, session: &str, file: Option<PathBuf
     let ctx = update::context(session, "translate", &uuid::Uuid::new_v4().to_string());
     let preview = preview::preview(&state, &provider, &prepared, &ctx).map_err(problem)?;
     println!("{}", serde_json::to_string_pretty(&preview)?);
+    Ok(())
+}
+
+fn contract_test(config: Config, options: &contract_test::Options, json: bool) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let report = runtime.block_on(async {
+        let state = checkout_gateway::state::AppState::new(config).await?;
+        anyhow::Ok(contract_test::run(&state, options).await?)
+    })?;
+    print!("{}", contract_test::render(&report, json));
+    if report.failed() {
+        bail!("contract-test: {} drifted or failed (see the report above)", report.provider);
+    }
     Ok(())
 }
 

@@ -55,6 +55,12 @@ pub fn attempt(provider: &str, outcome: &str, elapsed: Duration) {
         .record(elapsed.as_secs_f64());
 }
 
+/// One token-endpoint fetch (OAuth client credentials): `ok` or `failed`. No provider label:
+/// few providers use a token source and a fetch happens about once per token lifetime.
+pub fn token_fetch(outcome: &'static str) {
+    metrics::counter!("gateway_provider_token_fetches_total", "outcome" => outcome).increment(1);
+}
+
 pub fn retry(provider: &str) {
     metrics::counter!("gateway_provider_retries_total", "provider" => provider.to_owned()).increment(1);
 }

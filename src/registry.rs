@@ -9,6 +9,7 @@ pub static PROVIDERS: &[&ProviderFactory] = &[
     &checkout_provider_mattilda::FACTORY,
     &checkout_provider_paypercut::FACTORY,
     &checkout_provider_crypto_invoice::FACTORY,
+    &checkout_provider_paypal::FACTORY,
 ];
 
 /// The factory for `kind`, if the gateway knows it.

@@ -58,7 +58,7 @@ impl UpdateSchema {
     /// [`MAX_PROBLEMS`] + 1 are returned, so the answer can say it was truncated.
     pub fn violations(&self, instance: &Value) -> Vec<FieldProblem> {
         let mut problems = Vec::new();
-        self.oversized(&self.document, instance, "", &mut problems);
+        self.oversized(&self.document, instance, &mut String::new(), &mut problems);
         if !problems.is_empty() {
             return problems;
         }
@@ -114,29 +114,48 @@ impl UpdateSchema {
     /// Walk `instance` along `schema` (properties, items, additional properties, `$ref`) and
     /// report each collection larger than its `maxItems` / `maxProperties`, without looking
     /// inside it.
-    fn oversized(&self, schema: &Value, instance: &Value, pointer: &str, found: &mut Vec<FieldProblem>) {
+    /// `pointer` is the instance's JSON pointer, extended and cut back in place as the walk goes
+    /// (no string per visited value: this walk runs on every request).
+    fn oversized(&self, schema: &Value, instance: &Value, pointer: &mut String, found: &mut Vec<FieldProblem>) {
         let schema = self.resolve(schema);
+        let depth = pointer.len();
         match instance {
             Value::Array(items) => {
                 if let Some(max) = limit(schema, "maxItems", items.len()) {
-                    found.push(FieldProblem::new(pointer, format!("{} items; at most {max} are allowed", items.len())));
+                    found.push(FieldProblem::new(
+                        &*pointer,
+                        format!("{} items; at most {max} are allowed", items.len()),
+                    ));
                     return;
                 }
                 let Some(item_schema) = schema.get("items").filter(|s| s.is_object()) else { return };
-                for (index, item) in items.iter().enumerate() {
-                    self.oversized(item_schema, item, &format!("{pointer}/{index}"), found);
+                // Only collections can be oversized.
+                for (index, item) in items.iter().enumerate().filter(|(_, item)| is_collection(item)) {
+                    let _ = write!(pointer, "/{index}");
+                    self.oversized(item_schema, item, pointer, found);
+                    pointer.truncate(depth);
                 }
             }
             Value::Object(map) => {
                 if let Some(max) = limit(schema, "maxProperties", map.len()) {
-                    found.push(FieldProblem::new(pointer, format!("{} members; at most {max} are allowed", map.len())));
+                    found.push(FieldProblem::new(
+                        &*pointer,
+                        format!("{} members; at most {max} are allowed", map.len()),
+                    ));
                     return;
                 }
                 let properties = schema.get("properties");
                 let additional = schema.get("additionalProperties").filter(|s| s.is_object());
-                for (key, value) in map {
+                for (key, value) in map.iter().filter(|(_, value)| is_collection(value)) {
                     if let Some(member) = properties.and_then(|p| p.get(key)).or(additional) {
-                        self.oversized(member, value, &format!("{pointer}/{}", escape_pointer(key)), found);
+                        pointer.push('/');
+                        if key.contains(['~', '/']) {
+                            pointer.push_str(&escape_pointer(key));
+                        } else {
+                            pointer.push_str(key);
+                        }
+                        self.oversized(member, value, pointer, found);
+                        pointer.truncate(depth);
                     }
                 }
             }
@@ -150,13 +169,22 @@ impl UpdateSchema {
             let Some(target) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) else {
                 break;
             };
-            match self.document.pointer(target) {
+            // `/$defs/Name`, the schema's only form, without `Value::pointer`'s unescaping copies.
+            let definition = target
+                .strip_prefix("/$defs/")
+                .filter(|name| !name.contains(['~', '/']))
+                .map(|name| self.document.get("$defs").and_then(|defs| defs.get(name)));
+            match definition.unwrap_or_else(|| self.document.pointer(target)) {
                 Some(next) => schema = next,
                 None => break,
             }
         }
         schema
     }
+}
+
+fn is_collection(value: &Value) -> bool {
+    matches!(value, Value::Array(_) | Value::Object(_))
 }
 
 /// The schema's `keyword` limit when `size` exceeds it.

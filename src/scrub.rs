@@ -30,7 +30,10 @@ impl SentCredentials {
 
 /// Every form of every secret one set of provider answers could echo.
 pub struct TextScrubber {
-    finder: Option<AhoCorasick>,
+    patterns: Vec<String>,
+    /// Built on the first text that holds a pattern: most answers hold none, and building the
+    /// automaton cost more than the rest of a request's JSON work (issue 15).
+    finder: std::sync::OnceLock<Option<AhoCorasick>>,
 }
 
 impl TextScrubber {
@@ -56,15 +59,33 @@ impl TextScrubber {
         patterns.retain(|p| p.len() >= MIN_SECRET_LEN);
         patterns.sort();
         patterns.dedup();
+        Self { patterns, finder: std::sync::OnceLock::new() }
+    }
+
+    fn finder(&self) -> Option<&AhoCorasick> {
         // Building fails only beyond aho-corasick's size limits, far past any set of credentials.
-        let finder = if patterns.is_empty() { None } else { AhoCorasick::new(&patterns).ok() };
-        Self { finder }
+        self.finder.get_or_init(|| AhoCorasick::new(&self.patterns).ok()).as_ref()
+    }
+
+    fn holds_a_secret(&self, text: &str) -> bool {
+        self.patterns.iter().any(|pattern| text.contains(pattern.as_str()))
+    }
+
+    /// Whether `serialized`, a JSON document as text, is what [`Self::scrub_json`] would leave
+    /// unchanged: no secret in it, and no secret with a character JSON escapes (which could
+    /// hide an escaped occurrence from a search of the text).
+    pub fn leaves_json_unchanged(&self, serialized: &str) -> bool {
+        let plain = |pattern: &String| !pattern.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20);
+        self.patterns.iter().all(plain) && !self.holds_a_secret(serialized)
     }
 
     /// `text` with every secret replaced by `[redacted]` (overlapping matches merged first, so
     /// no part of either survives).
     pub fn scrub(&self, text: &str) -> String {
-        let Some(finder) = &self.finder else { return text.to_owned() };
+        if !self.holds_a_secret(text) {
+            return text.to_owned();
+        }
+        let Some(finder) = self.finder() else { return text.to_owned() };
         let mut spans: Vec<(usize, usize)> = match finder.try_find_overlapping_iter(text) {
             Ok(found) => found.map(|m| (m.start(), m.end())).collect(),
             // Unreachable with the default match kind; redacting everything is the safe answer.
@@ -100,7 +121,7 @@ impl TextScrubber {
 
     /// Every string in `value`, member names included.
     pub fn scrub_json(&self, value: &mut Value) {
-        if self.finder.is_none() {
+        if self.patterns.is_empty() {
             return;
         }
         match value {
@@ -167,7 +188,19 @@ mod tests {
     fn every_string_of_a_json_document_is_scrubbed() {
         let scrubber = TextScrubber::new(&[Secret::new(KEY)], &[]);
         let mut document = json!({ "a": [KEY, 1, { KEY: format!("x{KEY}y") }], "b": null });
+        assert!(!scrubber.leaves_json_unchanged(&document.to_string()));
         scrubber.scrub_json(&mut document);
         assert_eq!(document, json!({ "a": ["[redacted]", 1, { "[redacted]": "x[redacted]y" }], "b": null }));
+        assert!(scrubber.leaves_json_unchanged(&document.to_string()));
+    }
+
+    #[test]
+    fn a_secret_json_would_escape_is_never_judged_absent_from_the_text() {
+        let quoted = "sk_live_\"quoted\"";
+        let scrubber = TextScrubber::new(&[Secret::new(quoted)], &[]);
+        let document = json!({ "a": quoted });
+        // The text holds the escaped form only; a plain search would miss it.
+        assert!(!document.to_string().contains(quoted));
+        assert!(!scrubber.leaves_json_unchanged(&document.to_string()));
     }
 }

@@ -38,6 +38,8 @@ pub enum RestartNeeded {
     Idempotency,
     #[error("listen addresses changed; that needs a restart")]
     ListenAddresses,
+    #[error("the [telemetry] section changed; that needs a restart")]
+    Telemetry,
 }
 
 pub struct AppState {
@@ -83,6 +85,10 @@ impl AppState {
             || config.simulator_listen != self.config.simulator_listen
         {
             return Err(RestartNeeded::ListenAddresses);
+        }
+        // The trace export is installed once, with the process's log subscriber.
+        if config.telemetry != self.config.telemetry {
+            return Err(RestartNeeded::Telemetry);
         }
         Ok(Arc::new(Self {
             dispatcher: self.dispatcher.reconfigured(config.server.max_response_bytes),

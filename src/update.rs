@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use checkout_provider_interface::capability::{Refused, check_update};
 use checkout_provider_interface::{
-    Access, AdapterError, CheckedUpdate, Context, CurrentState, DetailsPatch, FieldProblem, PagePatch, Patch,
-    ProviderRequest, ProviderResponse, RedirectsPatch, UnifiedSession, UnifiedUpdate, Warning,
+    Access, AdapterError, CheckedUpdate, Context, CurrentState, DetailsPatch, FailureClass, FieldProblem, PagePatch,
+    Patch, ProviderFailure, ProviderRequest, ProviderResponse, RedirectsPatch, UnifiedSession, UnifiedUpdate, Warning,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -19,6 +19,7 @@ use crate::dispatch::{DispatchError, retry_after};
 use crate::failure::{ProviderRef, UpdateError};
 use crate::ownership::{self, Owner};
 use crate::state::AppState;
+use crate::token_source::TokenError;
 
 /// A validated update, ready for its provider.
 pub struct Prepared {
@@ -394,8 +395,26 @@ pub fn dispatch_error(state: &AppState, provider: &Provider, error: DispatchErro
             detail: error.to_string(),
             retry_after_secs: retry_after.as_secs().max(1),
         },
+        DispatchError::Token(error) => token_error(state, provider_ref, &error),
         error @ (DispatchError::ResponseTooLarge { .. } | DispatchError::Transport { .. }) => {
             UpdateError::ProviderUnparseable { provider: provider_ref, detail: state.scrub(&error.to_string()) }
+        }
+    }
+}
+
+/// No bearer token: a timeout is the provider's timeout, refused credentials are an
+/// authentication failure at the provider (the operator's to fix), anything else makes the
+/// provider unavailable for now. The token endpoint's body is never shown (it may echo a secret).
+fn token_error(state: &AppState, provider: ProviderRef, error: &TokenError) -> UpdateError {
+    match error {
+        TokenError::Timeout => UpdateError::ProviderTimeout { provider },
+        TokenError::Refused { status } => {
+            let mut failure = ProviderFailure::new(FailureClass::Authentication, *status);
+            failure.message = Some(error.to_string());
+            UpdateError::Provider { provider, failure: Box::new(failure), retry_after_secs: None }
+        }
+        TokenError::Unreachable | TokenError::Failing { .. } | TokenError::Unusable(_) => {
+            UpdateError::ProviderUnavailable { provider, detail: state.scrub(&error.to_string()), retry_after_secs: 1 }
         }
     }
 }

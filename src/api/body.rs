@@ -9,6 +9,14 @@ use crate::api::problem::ApiError;
 
 /// Read `body` as a JSON object of at most `limit` bytes.
 pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> Result<Value, ApiError> {
+    parse_object(&read_body(headers, body, limit).await?)
+}
+
+/// The bytes of a JSON body of at most `limit` bytes (media type and size checked), as a copy
+/// of their own: hyper hands a small body over as a slice of the connection's read buffer, and
+/// holding that slice while the request waits would keep the whole buffer (8 KiB) alive next
+/// to the one hyper allocates for the connection's next read.
+pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
     let media_type = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -35,7 +43,12 @@ pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> Result<
             ApiError::MalformedJson(format!("the body could not be read: {e}"))
         }
     })?;
-    match serde_json::from_slice::<Value>(&bytes) {
+    Ok(bytes.to_vec())
+}
+
+/// `bytes` as a JSON object.
+pub fn parse_object(bytes: &[u8]) -> Result<Value, ApiError> {
+    match serde_json::from_slice::<Value>(bytes) {
         Ok(value @ Value::Object(_)) => Ok(value),
         Ok(_) => Err(ApiError::MalformedJson("the body must be a JSON object".to_owned())),
         Err(e) => Err(ApiError::MalformedJson(format!("the body is not valid JSON: {e}"))),

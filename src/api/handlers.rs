@@ -15,13 +15,14 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::api::body::read_json;
+use crate::api::answers::{Liveness, LivenessStatus, ProviderEntry, ProviderList, Readiness, ReadinessStatus};
+use crate::api::body::{parse_object, read_body};
 use crate::api::extract::AuthedTenant;
 use crate::api::idempotent::{self, Outcome};
 use crate::api::problem::ApiError;
 pub use crate::api::respond::PROVIDER_HEADER;
 use crate::api::respond::stored_response;
-use crate::config::{Provider, Tenant};
+use crate::config::{Provider, Tenant, routes};
 use crate::idempotency::{self, StoredResponse};
 use crate::ownership;
 use crate::state::{AppState, Gateway};
@@ -39,8 +40,9 @@ pub async fn update_session(
 ) -> Result<Response, ApiError> {
     let AuthedTenant { tenant, request_id, state } = auth;
     let include_raw = include_provider_data(query.as_deref())?;
-    let UpdateRequest { provider, session_id, client_key, body } =
-        read_update(&state, &tenant, path, &headers, body).await?;
+    let deadline = Instant::now() + state.config.server.deadline;
+    let UpdateRequest { provider, session_id, client_key, body, slot: _slot } =
+        read_update(&state, &tenant, path, &headers, body, Some(deadline)).await?;
     // Only keyed requests need the fingerprint (a hash of the canonical body).
     let fingerprint =
         client_key.as_ref().map(|_| idempotency::fingerprint("PATCH", &session_id, &provider.name, &body));
@@ -56,7 +58,6 @@ pub async fn update_session(
     let forwarded_key = forwarded_idempotency_key(&tenant, client_key.as_deref());
     let ctx = update::context(&session_id, &request_id, &forwarded_key);
     let work = || async {
-        let deadline = Instant::now() + state.config.server.deadline;
         match update::execute(&state, &provider, owner, &prepared, &ctx, deadline).await {
             Ok((mut session, raw)) => {
                 session.warnings.splice(0..0, prepared.warnings.iter().cloned());
@@ -73,12 +74,14 @@ pub async fn update_session(
             }
         }
     };
+    // Boxed: the provider call's state is allocated when it starts, so a request still waiting
+    // for its place at the provider holds only this function's own small state.
     Ok(match client_key {
         Some(key) => {
             let fingerprint = fingerprint.unwrap_or_default();
-            idempotent::run(&state, &tenant.name, &key, &fingerprint, work).await
+            Box::pin(idempotent::run(&state, &tenant.name, &key, &fingerprint, work)).await
         }
-        None => stored_response(work().await.response, false),
+        None => stored_response(Box::pin(work()).await.response, false),
     })
 }
 
@@ -88,6 +91,8 @@ struct UpdateRequest {
     session_id: String,
     client_key: Option<String>,
     body: Value,
+    /// The request's place at the provider (`max_connections`), when it will call it.
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 async fn read_update(
@@ -96,12 +101,24 @@ async fn read_update(
     path: Result<Path<String>, PathRejection>,
     headers: &HeaderMap,
     body: Body,
+    calls_until: Option<Instant>,
 ) -> Result<UpdateRequest, ApiError> {
-    let provider = resolve_provider(state, tenant, headers)?;
-    let session_id = session_id(path, &provider)?;
+    let (provider, session_id) = provider_and_session(state, tenant, headers, path)?;
     let client_key = idempotency_key(headers)?;
-    let body = read_json(headers, body, state.config.server.max_body_bytes).await?;
-    Ok(UpdateRequest { provider, session_id, client_key, body })
+    let bytes = read_body(headers, body, state.config.server.max_body_bytes).await?;
+    // Beyond the provider's bound, wait before the body is parsed and translated.
+    let slot = match calls_until {
+        Some(deadline) => Some(
+            state
+                .dispatcher
+                .request_slot(&provider, deadline)
+                .await
+                .map_err(|e| update::dispatch_error(state, &provider, e))?,
+        ),
+        None => None,
+    };
+    let body = parse_object(&bytes)?;
+    Ok(UpdateRequest { provider, session_id, client_key, body, slot })
 }
 
 /// `GET /v1/checkout/sessions/{id}`.
@@ -112,13 +129,17 @@ pub async fn retrieve_session(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let AuthedTenant { tenant, request_id, state } = auth;
-    let provider = resolve_provider(&state, &tenant, &headers)?;
-    let session_id = session_id(path, &provider)?;
+    let (provider, session_id) = provider_and_session(&state, &tenant, &headers, path)?;
     let include_raw = include_provider_data(query.as_deref())?;
     let ctx = update::context(&session_id, &request_id, &uuid::Uuid::new_v4().to_string());
     let deadline = Instant::now() + state.config.server.deadline;
+    let _slot = state
+        .dispatcher
+        .request_slot(&provider, deadline)
+        .await
+        .map_err(|e| update::dispatch_error(&state, &provider, e))?;
     let owner = ownership::owner(&provider, &tenant);
-    let (session, raw) = update::retrieve(&state, &provider, owner, &ctx, deadline).await?;
+    let (session, raw) = Box::pin(update::retrieve(&state, &provider, owner, &ctx, deadline)).await?;
     Ok(stored_response(session_stored(&state, &provider, session, &raw, include_raw), false))
 }
 
@@ -131,8 +152,9 @@ pub async fn preview_update(
     body: Body,
 ) -> Result<Response, ApiError> {
     let AuthedTenant { tenant, request_id, state } = auth;
-    let UpdateRequest { provider, session_id, client_key, body } =
-        read_update(&state, &tenant, path, &headers, body).await?;
+    // A preview calls no provider: it takes no place there.
+    let UpdateRequest { provider, session_id, client_key, body, .. } =
+        read_update(&state, &tenant, path, &headers, body, None).await?;
     let prepared = update::prepare(&state, &provider, body, tenant.on_unsupported)?;
     if let Some(owner) = ownership::owner(&provider, &tenant) {
         owner.check_update(prepared.update(), provider.kind)?;
@@ -146,36 +168,16 @@ pub async fn preview_update(
 }
 
 /// `GET /v1/providers`: the tenant's providers and their capability matrix.
-pub async fn list_providers(auth: AuthedTenant) -> Json<Value> {
+pub async fn list_providers(auth: AuthedTenant) -> Json<ProviderList> {
     let state = &auth.state;
-    let providers: Vec<Value> = auth
+    let providers = auth
         .tenant
         .allowed_providers
         .iter()
         .filter_map(|name| state.provider(name))
-        .map(|provider| {
-            let capabilities = provider.factory.capabilities;
-            let matrix: Vec<Value> = Feature::ALL
-                .iter()
-                .map(|feature| {
-                    let mut entry = serde_json::to_value(capabilities.support(*feature)).unwrap_or(Value::Null);
-                    if let Some(object) = entry.as_object_mut() {
-                        object.insert("feature".to_owned(), json!(feature));
-                        object.insert("field".to_owned(), json!(feature.field()));
-                    }
-                    entry
-                })
-                .collect();
-            json!({
-                "name": provider.name,
-                "kind": provider.kind,
-                "default": provider.name == auth.tenant.provider,
-                "idempotency": capabilities.idempotency,
-                "capabilities": matrix,
-            })
-        })
+        .map(|provider| ProviderEntry::new(&provider.name, provider.factory, provider.name == auth.tenant.provider))
         .collect();
-    Json(json!({ "object": "list", "data": providers }))
+    Json(ProviderList::new(providers))
 }
 
 /// `GET /metrics`: Prometheus text; circuit gauges are refreshed at scrape time.
@@ -188,16 +190,20 @@ pub async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
     ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+pub async fn healthz() -> Json<Liveness> {
+    Json(Liveness { status: LivenessStatus::Ok })
 }
 
 /// The public readiness probe: ready or not, nothing else (no tenant count, circuits or store
 /// error text: anyone who can reach the API port can read it).
 pub async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
     let ready = gateway.current().store.ping().await.is_ok();
-    let (status, word) = if ready { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "not_ready") };
-    (status, Json(json!({ "status": word }))).into_response()
+    let (status, word) = if ready {
+        (StatusCode::OK, ReadinessStatus::Ready)
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, ReadinessStatus::NotReady)
+    };
+    (status, Json(Readiness { status: word })).into_response()
 }
 
 /// The admin listener's readiness: ready when the config is loaded and the shared store
@@ -221,29 +227,54 @@ pub async fn readiness_detail(State(gateway): State<Arc<Gateway>>) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn resolve_provider(state: &AppState, tenant: &Tenant, headers: &HeaderMap) -> Result<Arc<Provider>, ApiError> {
-    let name = match headers.get(PROVIDER_HEADER) {
-        None => tenant.provider.as_str(),
-        Some(value) => {
-            let name = value
-                .to_str()
-                .map_err(|_| ApiError::ProviderNotAllowed("Checkout-Provider is not valid text".to_owned()))?;
-            if !tenant.allowed_providers.iter().any(|allowed| allowed == name) {
-                return Err(ApiError::ProviderNotAllowed(format!("provider `{name}` is not allowed for this tenant")));
+/// The provider and the session id (DESIGN §2, §12): `Checkout-Provider` (within
+/// `allowed_providers`), else the tenant's first route matching the id, else its default. The id
+/// passes the gateway's rule before it is routed, and the chosen adapter's own format after.
+fn provider_and_session(
+    state: &AppState,
+    tenant: &Tenant,
+    headers: &HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<(Arc<Provider>, String), ApiError> {
+    let chosen = provider_header(tenant, headers)?;
+    let id = session_id(path)?;
+    let name = match chosen {
+        Some(name) => name,
+        None => match routes::select(&tenant.routes, &id) {
+            Some(route) => {
+                tracing::debug!(route = %route.label(), "provider chosen by the tenant's routes");
+                route.provider.as_str()
             }
-            name
-        }
+            None => tenant.provider.as_str(),
+        },
     };
     let provider = state
         .provider(name)
         .cloned()
         .ok_or_else(|| ApiError::internal(format!("tenant names unknown provider {name}")))?;
     tracing::Span::current().record("provider", provider.name.as_str());
-    Ok(provider)
+    provider
+        .adapter
+        .check_session_id(&id)
+        // The provider's text names its kind already ("<kind> session ids are …"): no prefix.
+        .map_err(|why| ApiError::InvalidSessionId(why.to_string()))?;
+    Ok((provider, id))
 }
 
-/// DESIGN §2: `^[A-Za-z0-9_\-:.]{1,200}$`, then the adapter's own format.
-fn session_id(path: Result<Path<String>, PathRejection>, provider: &Provider) -> Result<String, ApiError> {
+/// `Checkout-Provider`, when sent: a provider the tenant may use.
+fn provider_header<'a>(tenant: &Tenant, headers: &'a HeaderMap) -> Result<Option<&'a str>, ApiError> {
+    let Some(value) = headers.get(PROVIDER_HEADER) else { return Ok(None) };
+    let name =
+        value.to_str().map_err(|_| ApiError::ProviderNotAllowed("Checkout-Provider is not valid text".to_owned()))?;
+    if !tenant.allowed_providers.iter().any(|allowed| allowed == name) {
+        return Err(ApiError::ProviderNotAllowed(format!("provider `{name}` is not allowed for this tenant")));
+    }
+    Ok(Some(name))
+}
+
+/// DESIGN §2: `^[A-Za-z0-9_\-:.]{1,200}$` (the adapter's own format is checked once the provider
+/// is known).
+fn session_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     let Path(id) =
         path.map_err(|_| ApiError::InvalidSessionId("the session id is not valid percent-encoded UTF-8".to_owned()))?;
     // `.` and `..` match the character rule but are path segments a URL resolver would walk.
@@ -253,11 +284,6 @@ fn session_id(path: Result<Path<String>, PathRejection>, provider: &Provider) ->
     if !valid {
         return Err(ApiError::InvalidSessionId("the session id must match ^[A-Za-z0-9_\\-:.]{1,200}$".to_owned()));
     }
-    provider
-        .adapter
-        .check_session_id(&id)
-        // The provider's text names its kind already ("<kind> session ids are …"): no prefix.
-        .map_err(|why| ApiError::InvalidSessionId(why.to_string()))?;
     Ok(id)
 }
 
@@ -316,17 +342,25 @@ fn session_stored(
     if include_raw {
         session.provider_data = serde_json::from_slice(raw.body()).ok();
     }
-    let body = serde_json::to_value(&session).map(|mut answer| {
-        state.scrubber(&[raw]).scrub_json(&mut answer);
-        answer
-    });
+    let scrubber = state.scrubber(&[raw]);
+    // Serialized once; only an answer that echoes a credential goes through the value tree to
+    // be scrubbed string by string.
+    let body = match serde_json::to_string(&session) {
+        Ok(text) if scrubber.leaves_json_unchanged(&text) => text.into_bytes(),
+        _ => serde_json::to_value(&session)
+            .and_then(|mut answer| {
+                scrubber.scrub_json(&mut answer);
+                serde_json::to_vec(&answer)
+            })
+            .unwrap_or_default(),
+    };
     StoredResponse {
         status: 200,
         headers: vec![
             (http::header::CONTENT_TYPE.as_str().to_owned(), "application/json".to_owned()),
             (PROVIDER_HEADER.to_owned(), provider.name.clone()),
         ],
-        body: body.and_then(|answer| serde_json::to_vec(&answer)).unwrap_or_default(),
+        body,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP API: routes and the middleware stack, read top to bottom.
 
+pub mod answers;
 pub mod body;
 pub mod compat;
 pub mod extract;
@@ -121,6 +122,7 @@ async fn request_span(mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert(tenant.clone());
     let span = tracing::info_span!(
         "request",
+        otel.kind = tracing::field::Empty,
         request_id = %request_id,
         %method,
         route = %route,
@@ -129,10 +131,13 @@ async fn request_span(mut request: Request, next: Next) -> Response {
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
     );
+    // With trace export on, the client's `traceparent` is this span's parent.
+    crate::telemetry::trace::continue_trace(&span, request.headers());
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
     span.record("status", status);
+    crate::telemetry::trace::end_request(&span, &method, &route, status);
     span.record("latency_ms", started.elapsed().as_millis());
     let provider = response.headers().get(PROVIDER_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let tenant = tenant.0.get().map_or("", String::as_str);

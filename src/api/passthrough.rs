@@ -79,10 +79,20 @@ pub async fn forward(
     let ctx = update::context("", &request_id, &forwarded_key);
     let access = if takes_body { Access::Write } else { Access::Read };
     let patterns: Vec<&str> = admitting.iter().map(|rule| rule.path_pattern()).collect();
-    let credentials = provider
+    let mut credentials = provider
         .adapter
         .auth_headers(access, &patterns, &ctx)
         .map_err(|e| update::adapter_error(&state, &provider, e, None))?;
+    let deadline = Instant::now() + state.config.server.deadline;
+    // A token-source bearer is a credential like the adapter's: sent, and scrubbed from the answer.
+    let token = state
+        .dispatcher
+        .bearer(&provider, deadline)
+        .await
+        .map_err(|error| ApiError::from(update::dispatch_error(&state, &provider, error)))?;
+    if let Some(token) = &token {
+        credentials.insert(header::AUTHORIZATION, token.header().clone());
+    }
     let scrubber = scrubber_for(&state, &credentials);
     if !scrubber.is_usable() {
         return Err(ApiError::internal("the credential scrubber could not be built"));
@@ -110,8 +120,14 @@ pub async fn forward(
     let body = has_body.then(|| reqwest::Body::wrap_stream(client_body(body, declared, limit, progress.clone())));
     let request =
         StreamedRequest { method: method.clone(), path_and_query, headers: outgoing, body, progress: progress.clone() };
-    let deadline = Instant::now() + state.config.server.deadline;
     let sent = state.dispatcher.send_streamed(&provider, request, deadline).await;
+    // A refused bearer is dropped so the next call fetches a new one; this call's streamed body
+    // cannot be sent again, so its 401 goes to the client.
+    if let (Some(token), Ok(answer)) = (&token, &sent)
+        && answer.status() == http::StatusCode::UNAUTHORIZED
+    {
+        state.dispatcher.refused(&provider, token);
+    }
     // The client's own failure decides the answer, whatever the provider did meanwhile.
     if let Some(failure) = progress.failure() {
         return Err(client_body_error(failure, limit));

@@ -80,28 +80,35 @@ pub enum ApiError {
     },
 }
 
-/// A problem+json body.
+/// A problem+json body (RFC 9457, DESIGN §4).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Problem {
     /// `/problems/{code}`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
+    /// The HTTP status, repeated.
     pub status: u16,
+    /// What went wrong with this request (client input only as a short excerpt).
     pub detail: String,
-    pub code: String,
+    pub code: ErrorCode,
+    /// The request id (`X-Request-Id`), also in the gateway's logs.
     pub request_id: String,
-    /// At most [`MAX_PROBLEMS`].
+    /// Every offending field (at most 100), with its JSON pointer.
     pub errors: Vec<ProblemField>,
     /// Present (and true) only when more problems were found than `errors` lists.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// The provider involved, with its own status, code and message when it answered.
     pub provider: Option<ProviderProblem>,
+    /// Whether the same request may succeed later (with the same Idempotency-Key).
     pub retryable: bool,
 }
 
+/// One offending field.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ProblemField {
+    /// JSON pointer into the request body (`?name` for a query parameter).
     pub pointer: String,
     pub detail: String,
 }
@@ -109,7 +116,9 @@ pub struct ProblemField {
 /// The provider's own account of an error, beside our stable code.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ProviderProblem {
+    /// The configured provider name.
     pub name: String,
+    /// The provider kind.
     pub kind: String,
     pub status: Option<u16>,
     pub code: Option<String>,
@@ -264,7 +273,7 @@ impl ApiError {
             title: code.entry().title.to_owned(),
             status: code.status(),
             detail: excerpt(&detail, MAX_DETAIL_CHARS),
-            code: code.as_str().to_owned(),
+            code,
             request_id: request_id.to_owned(),
             errors,
             truncated,
@@ -283,6 +292,7 @@ impl ApiError {
     /// cause, other server-side failures as warnings, refusals as information.
     pub fn log(&self) {
         let code = self.code().as_str();
+        crate::telemetry::trace::record_error_code(code);
         match self {
             Self::Internal { what, cause } => match cause {
                 Some(cause) => tracing::error!(code, detail = %what, cause = %chain(cause.as_ref()), "request failed"),

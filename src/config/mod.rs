@@ -3,9 +3,11 @@
 
 mod messages;
 mod raw;
+pub mod routes;
 mod secrets;
 mod shared_store;
 mod sharing;
+mod telemetry;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,7 @@ use raw::{RawConfig, RawProvider, RawTenant};
 use secrets::StartupSecrets;
 pub use shared_store::{RedisNodes, RedisSettings};
 pub use sharing::OwnershipRule;
+pub use telemetry::TelemetryConfig;
 
 /// The environment prefix for overrides: `CHECKOUT_GATEWAY__SERVER__LISTEN=…`.
 pub const ENV_PREFIX: &str = "CHECKOUT_GATEWAY__";
@@ -59,6 +62,8 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// Every resolved secret, so provider texts can be scrubbed of them.
     pub secrets: Vec<checkout_provider_interface::Secret>,
+    /// OpenTelemetry export, when `[telemetry] otlp_endpoint` is set (read at start only).
+    pub telemetry: Option<TelemetryConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +101,8 @@ pub struct Provider {
     pub passthrough: Vec<crate::passthrough::AllowRule>,
     /// Which tenant owns a session here; set when tenants share this entry (`crate::ownership`).
     pub ownership: Option<OwnershipRule>,
+    /// The bound on connections and calls open to this provider at once (`max_connections`).
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +131,8 @@ pub struct Tenant {
     pub max_concurrency: Option<usize>,
     /// What marks this tenant's sessions at providers with an ownership rule.
     pub ownership_value: String,
+    /// Rules picking the provider from the session id, before `provider` (`routes`).
+    pub routes: Vec<routes::Route>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -178,6 +187,7 @@ fn validate(raw: &RawConfig, path: &Path, demo_allowed: bool) -> Result<Config, 
     if idempotency.ttl_seconds == 0 || idempotency.max_entries == 0 || idempotency.max_bytes_per_tenant == 0 {
         return Err(ConfigError::new("idempotency", "ttl_seconds, max_entries and max_bytes_per_tenant must be > 0"));
     }
+    let telemetry = telemetry::settings(&raw.telemetry)?;
     let secrets = StartupSecrets::default();
     let redis = shared_store::settings(idempotency, &secrets)?;
     let mut providers = BTreeMap::new();
@@ -204,7 +214,8 @@ fn validate(raw: &RawConfig, path: &Path, demo_allowed: bool) -> Result<Config, 
             ));
         }
     }
-    let (warnings, secrets) = secrets.finish();
+    let (mut warnings, secrets) = secrets.finish();
+    warnings.extend(tenants.iter().flat_map(routes::warnings));
     Ok(Config {
         source: path.to_path_buf(),
         server: ServerConfig {
@@ -231,6 +242,7 @@ fn validate(raw: &RawConfig, path: &Path, demo_allowed: bool) -> Result<Config, 
         tenants,
         warnings,
         secrets,
+        telemetry,
     })
 }
 
@@ -246,6 +258,9 @@ fn build_provider(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Re
         .map_err(|e| ConfigError::new(key("base_url"), e.to_string()))?;
     if raw.timeout_ms == 0 {
         return Err(ConfigError::new(key("timeout_ms"), "must be > 0"));
+    }
+    if raw.max_connections == 0 {
+        return Err(ConfigError::new(key("max_connections"), "must be at least 1"));
     }
     if raw.circuit_breaker.failure_threshold == 0 {
         return Err(ConfigError::new(key("circuit_breaker.failure_threshold"), "must be at least 1"));
@@ -285,6 +300,7 @@ fn build_provider(name: &str, raw: &RawProvider, secrets: &StartupSecrets) -> Re
         },
         passthrough,
         ownership,
+        max_connections: raw.max_connections,
     })
 }
 
@@ -383,6 +399,7 @@ fn build_tenant(
         return Err(ConfigError::new(key("max_concurrency"), "must be > 0 (or unset for no cap)"));
     }
     let ownership_value = sharing::tenant_value(name, raw)?;
+    let routes = routes::build(name, &raw.routes, &allowed, providers)?;
     Ok(Tenant {
         name: name.to_owned(),
         key_sha256,
@@ -392,6 +409,7 @@ fn build_tenant(
         rate_limit,
         max_concurrency: raw.max_concurrency,
         ownership_value,
+        routes,
     })
 }
 

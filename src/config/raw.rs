@@ -21,6 +21,8 @@ pub struct RawConfig {
     pub providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
     pub tenants: BTreeMap<String, RawTenant>,
+    #[serde(default)]
+    pub telemetry: super::telemetry::RawTelemetry,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +166,10 @@ pub struct RawProvider {
     pub allow_insecure_http: bool,
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// Connections (and calls) open to this provider at once; further calls queue until their
+    /// deadline (`crate::dispatch::upstream`).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
     #[serde(default)]
     pub retry: RawRetry,
     #[serde(default)]
@@ -188,6 +194,10 @@ pub struct RawOwnership {
 
 fn default_timeout_ms() -> u64 {
     10_000
+}
+
+fn default_max_connections() -> usize {
+    64
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -242,6 +252,19 @@ pub struct RawTenant {
     /// the tenant's name).
     #[serde(default)]
     pub ownership_value: Option<String>,
+    /// Rules that pick the provider from the session id, tried in order before `provider`
+    /// (`Checkout-Provider` still wins): `config::routes`.
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
+}
+
+/// `{ provider = "old", session_ids = "^cs_" }`: a regular expression, or `provider_format` for
+/// the provider's published session-id format.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub provider: String,
+    pub session_ids: String,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -6,6 +6,7 @@
 pub mod breaker;
 pub mod progress;
 pub mod stream;
+pub mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::config::{Provider, RetryPolicy};
+use crate::token_source::{Token, TokenError, TokenSources};
 
 /// Header carrying the gateway's request id to the provider.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -25,6 +27,10 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub struct Dispatcher {
     client: reqwest::Client,
     pub breakers: Arc<breaker::Breakers>,
+    /// Bearer tokens of providers whose adapter declares a token source (outlive reloads too).
+    tokens: Arc<TokenSources>,
+    /// The update path's per-provider clients and their `max_connections` bounds.
+    upstreams: Arc<upstream::Upstreams>,
     max_response_bytes: usize,
 }
 
@@ -44,12 +50,15 @@ pub enum DispatchError {
     /// The adapter could not mint an attempt's headers (e.g. sign its token).
     #[error("the provider request could not be prepared: {0}")]
     Prepare(checkout_provider_interface::AdapterError),
+    /// No bearer token could be obtained from the provider's token endpoint.
+    #[error("{0}")]
+    Token(TokenError),
 }
 
 /// The shared HTTP client could not be built (its TLS backend failed to start).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build HTTP client")]
-pub struct ClientBuildError(#[source] reqwest::Error);
+pub struct ClientBuildError(#[source] Box<dyn std::error::Error + Send + Sync>);
 
 /// How one attempt ended.
 enum Attempt {
@@ -66,8 +75,9 @@ impl Dispatcher {
             // Redirects would resend credentials elsewhere; providers do not redirect API calls.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(ClientBuildError)?;
-        Ok(Self { client, breakers: Arc::default(), max_response_bytes })
+            .map_err(|e| ClientBuildError(e.into()))?;
+        let upstreams = Arc::new(upstream::Upstreams::new().map_err(|e| ClientBuildError(e.into()))?);
+        Ok(Self { client, breakers: Arc::default(), tokens: Arc::default(), upstreams, max_response_bytes })
     }
 
     /// The shared client, for the streaming passthrough proxy (which sends on its own).
@@ -77,7 +87,13 @@ impl Dispatcher {
 
     /// The same client and breakers with another response limit (for a reloaded config).
     pub fn reconfigured(&self, max_response_bytes: usize) -> Self {
-        Self { client: self.client.clone(), breakers: Arc::clone(&self.breakers), max_response_bytes }
+        Self {
+            client: self.client.clone(),
+            breakers: Arc::clone(&self.breakers),
+            tokens: Arc::clone(&self.tokens),
+            upstreams: Arc::clone(&self.upstreams),
+            max_response_bytes,
+        }
     }
 
     /// Send `request` to `provider`, retrying when `retry_safe` and the answer says so. Each
@@ -92,32 +108,59 @@ impl Dispatcher {
         deadline: Instant,
         retry_safe: bool,
     ) -> Result<ProviderResponse, DispatchError> {
-        let max_attempts = if retry_safe { provider.retry.max_attempts } else { 1 };
+        let mut max_attempts = if retry_safe { provider.retry.max_attempts } else { 1 };
         let mut attempt = 1;
+        let mut token_refreshed = false;
+        let upstream = self.upstreams.of(provider).map_err(|e| DispatchError::Transport { detail: e.to_string() })?;
         loop {
+            // Beyond the provider's `max_connections` calls wait here, at most until the deadline.
+            let Some(call_slot) = upstream.queue(deadline).await else { return Err(DispatchError::Timeout) };
             let now = Instant::now();
             if now >= deadline {
                 return Err(DispatchError::Timeout);
             }
+            let token = self.bearer(provider, deadline).await?;
             let admitted = self.admit(provider)?;
             let budget = provider.timeout.min(deadline - now);
-            let span = tracing::info_span!("provider_attempt", provider = %provider.name, attempt, status = tracing::field::Empty, latency_ms = tracing::field::Empty);
+            let span = tracing::info_span!("provider_attempt", otel.kind = tracing::field::Empty, provider = %provider.name, attempt, status = tracing::field::Empty, latency_ms = tracing::field::Empty);
             let attempt_ctx = Context {
                 now: time::OffsetDateTime::now_utc(),
                 nonce: uuid::Uuid::new_v4().to_string(),
                 ..ctx.clone()
             };
-            let sent = for_attempt(provider.adapter.as_ref(), request.clone(), access, &attempt_ctx, attempt)
+            let mut sent = for_attempt(provider.adapter.as_ref(), request.clone(), access, &attempt_ctx, attempt)
                 .map_err(DispatchError::Prepare)?;
+            if let Some(token) = &token {
+                sent.headers_mut().insert(http::header::AUTHORIZATION, token.header().clone());
+            }
+            // The span names the provider call; its `traceparent` goes with it (telemetry on).
+            crate::telemetry::trace::start_attempt(&span, &mut sent);
             let started = Instant::now();
-            let mut outcome = self.attempt(provider, &sent, &ctx.request_id, budget).instrument(span.clone()).await;
+            let mut outcome = self.attempt(&upstream, &sent, &ctx.request_id, budget).instrument(span.clone()).await;
             if let Attempt::Answered(answer) = &mut outcome {
                 // What this attempt's answer may echo: its credentials (a per-attempt token).
                 answer.extensions_mut().insert(crate::scrub::SentCredentials::of(sent.headers()));
             }
             span.record("latency_ms", started.elapsed().as_millis());
+            let traced = match &outcome {
+                Attempt::Answered(response) => Ok(response.status().as_u16()),
+                Attempt::Failed(error) => Err(failure_label(error)),
+            };
+            crate::telemetry::trace::attempt_ended(&span, traced);
             let healthy = matches!(&outcome, Attempt::Answered(r) if !r.status().is_server_error());
             admitted.settle(&outcome_label(&outcome), started.elapsed(), Some(healthy));
+            // A refused bearer token (expired or revoked early): fetch a new one and send again,
+            // once. The provider did nothing with the call, so this is safe even when retries are
+            // not, and it is not one of the policy's attempts.
+            if let (Some(token), false) = (&token, token_refreshed)
+                && matches!(&outcome, Attempt::Answered(r) if r.status() == http::StatusCode::UNAUTHORIZED)
+            {
+                self.refused(provider, token);
+                token_refreshed = true;
+                max_attempts += 1;
+                attempt += 1;
+                continue;
+            }
             let retry_wait = match &outcome {
                 Attempt::Answered(response) => {
                     span.record("status", response.status().as_u16());
@@ -136,6 +179,8 @@ impl Dispatcher {
             if Instant::now() + wait >= deadline {
                 return finish(outcome);
             }
+            // A call waiting out its backoff leaves its place to others.
+            drop(call_slot);
             tokio::time::sleep(wait).await;
             crate::metrics::retry(&provider.name);
             attempt += 1;
@@ -144,21 +189,17 @@ impl Dispatcher {
 
     async fn attempt(
         &self,
-        provider: &Provider,
+        upstream: &upstream::Upstream,
         request: &ProviderRequest,
         request_id: &str,
         budget: Duration,
     ) -> Attempt {
-        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-        let url = format!("{}{path}", provider.base_url);
-        let mut builder =
-            self.client.request(request.method().clone(), url).headers(request.headers().clone()).timeout(budget);
-        builder = builder.header(REQUEST_ID_HEADER, request_id);
-        if !request.body().is_empty() {
-            builder = builder.body(request.body().clone());
-        }
+        let outgoing = match outgoing(upstream, request, request_id) {
+            Ok(outgoing) => outgoing,
+            Err(error) => return Attempt::Failed(DispatchError::Transport { detail: error.to_string() }),
+        };
         let result = tokio::time::timeout(budget, async {
-            let response = builder.send().await.map_err(|e| classify(&e))?;
+            let response = upstream.client.request(outgoing).await.map_err(|e| classify_upstream(&e))?;
             self.read(response).await
         })
         .await;
@@ -166,6 +207,35 @@ impl Dispatcher {
             Ok(Ok(response)) => Attempt::Answered(response),
             Ok(Err(error)) => Attempt::Failed(error),
             Err(_) => Attempt::Failed(DispatchError::Timeout),
+        }
+    }
+
+    /// A place among the requests calling `provider` at once (its `max_connections`), waited
+    /// for until `deadline`: held for the whole request, it makes later calls find their place
+    /// in the call queue at once.
+    pub async fn request_slot(
+        &self,
+        provider: &Provider,
+        deadline: Instant,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, DispatchError> {
+        let upstream = self.upstreams.of(provider).map_err(|e| DispatchError::Transport { detail: e.to_string() })?;
+        upstream.admit_request(deadline).await.ok_or(DispatchError::Timeout)
+    }
+
+    /// The bearer token for a call to `provider`, when its adapter declares a token source: the
+    /// cached one or a fresh one, fetched within `deadline`.
+    pub async fn bearer(&self, provider: &Provider, deadline: Instant) -> Result<Option<Token>, DispatchError> {
+        let Some(credentials) = provider.adapter.token_source() else { return Ok(None) };
+        let source = self.tokens.source(&provider.name, &provider.base_url, credentials);
+        let budget = deadline.min(Instant::now() + provider.timeout);
+        source.token(&self.client, budget).await.map(Some).map_err(DispatchError::Token)
+    }
+
+    /// `provider` answered `401` to a call carrying `token`: the next call fetches a new one.
+    pub fn refused(&self, provider: &Provider, token: &Token) {
+        if let Some(credentials) = provider.adapter.token_source() {
+            tracing::info!(provider = %provider.name, "the provider refused its bearer token; fetching a new one");
+            self.tokens.source(&provider.name, &provider.base_url, credentials).invalidate(token);
         }
     }
 
@@ -182,24 +252,61 @@ impl Dispatcher {
     }
 
     /// Read the body up to the response limit.
-    async fn read(&self, mut response: reqwest::Response) -> Result<ProviderResponse, DispatchError> {
+    async fn read(&self, response: http::Response<hyper::body::Incoming>) -> Result<ProviderResponse, DispatchError> {
+        use http_body_util::BodyExt as _;
         let limit = self.max_response_bytes;
-        if response.content_length().is_some_and(|len| len > limit as u64) {
+        let declared = response.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+        if declared.and_then(|len| len.parse::<u64>().ok()).is_some_and(|len| len > limit as u64) {
             return Err(DispatchError::ResponseTooLarge { limit });
         }
-        let mut builder = http::Response::builder().status(response.status());
-        for (name, value) in response.headers() {
-            builder = builder.header(name, value);
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
-            if body.len() + chunk.len() > limit {
-                return Err(DispatchError::ResponseTooLarge { limit });
+        let (mut parts, body) = response.into_parts();
+        let body = http_body_util::Limited::new(body, limit).collect().await.map_err(|error| {
+            if error.is::<http_body_util::LengthLimitError>() {
+                DispatchError::ResponseTooLarge { limit }
+            } else {
+                DispatchError::Transport { detail: source_chain(&*error) }
             }
-            body.extend_from_slice(&chunk);
-        }
-        builder.body(body).map_err(|e| DispatchError::Transport { detail: e.to_string() })
+        })?;
+        // The answer as the adapter sees it: status, version and headers, nothing of the client's.
+        parts.extensions = http::Extensions::new();
+        Ok(http::Response::from_parts(parts, Vec::from(body.to_bytes())))
     }
+}
+
+/// The request on the wire: the adapter's, at the provider's base URL, with the request id.
+fn outgoing(
+    upstream: &upstream::Upstream,
+    request: &ProviderRequest,
+    request_id: &str,
+) -> Result<http::Request<http_body_util::Full<bytes::Bytes>>, http::Error> {
+    let mut outgoing = http::Request::builder()
+        .method(request.method().clone())
+        .uri(upstream.uri(request.uri())?)
+        .body(http_body_util::Full::new(bytes::Bytes::from(request.body().clone())))?;
+    *outgoing.headers_mut() = request.headers().clone();
+    outgoing.headers_mut().append(REQUEST_ID_HEADER, http::HeaderValue::from_str(request_id)?);
+    Ok(outgoing)
+}
+
+/// A failed call of a provider's client: unreachable when no connection could be made.
+fn classify_upstream(error: &hyper_util::client::legacy::Error) -> DispatchError {
+    if error.is_connect() {
+        DispatchError::Unreachable { detail: source_chain(error) }
+    } else {
+        DispatchError::Transport { detail: source_chain(error) }
+    }
+}
+
+/// An error and its sources (the URL in it is ours: base URL and path, no credentials).
+fn source_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// An attempt the breaker let through. It settles with its metrics and, when the outcome says
@@ -250,6 +357,7 @@ fn failure_label(error: &DispatchError) -> &'static str {
         DispatchError::Transport { .. } => "transport",
         DispatchError::CircuitOpen { .. } => "circuit_open",
         DispatchError::Prepare(_) => "prepare",
+        DispatchError::Token(_) => "token",
     }
 }
 
@@ -264,22 +372,10 @@ fn classify(error: &reqwest::Error) -> DispatchError {
     if error.is_timeout() {
         DispatchError::Timeout
     } else if error.is_connect() {
-        DispatchError::Unreachable { detail: error_chain(error) }
+        DispatchError::Unreachable { detail: source_chain(error) }
     } else {
-        DispatchError::Transport { detail: error_chain(error) }
+        DispatchError::Transport { detail: source_chain(error) }
     }
-}
-
-/// The error and its sources (the URL in it is ours: base URL and path, no credentials).
-fn error_chain(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// DESIGN §5: retry on 429, 500/502/503/504, or when the adapter's provider-specific advice

@@ -43,8 +43,9 @@ impl Dispatcher {
         }
         let admitted = self.admit(provider)?;
         let budget = provider.timeout.min(deadline - now);
-        let span = tracing::info_span!("provider_attempt", provider = %provider.name, attempt = 1, status = tracing::field::Empty, latency_ms = tracing::field::Empty);
-        let StreamedRequest { method, path_and_query, headers, body, progress } = request;
+        let span = tracing::info_span!("provider_attempt", otel.kind = tracing::field::Empty, provider = %provider.name, attempt = 1, status = tracing::field::Empty, latency_ms = tracing::field::Empty);
+        let StreamedRequest { method, path_and_query, mut headers, body, progress } = request;
+        crate::telemetry::trace::start_streamed_attempt(&span, &method, &path_and_query, &mut headers);
         let url = format!("{}{path_and_query}", provider.base_url);
         let mut builder = self.client.request(method, url).headers(headers).timeout(deadline - now);
         if let Some(body) = body {
@@ -59,6 +60,12 @@ impl Dispatcher {
         };
         span.record("latency_ms", started.elapsed().as_millis());
         let attributable = progress.is_complete() || matches!(outcome, Err(DispatchError::Unreachable { .. }));
+        let traced = match &outcome {
+            Ok(answer) => Ok(answer.status().as_u16()),
+            Err(_) if !attributable => Err("client"),
+            Err(error) => Err(failure_label(error)),
+        };
+        crate::telemetry::trace::attempt_ended(&span, traced);
         let label = match &outcome {
             Ok(answer) => {
                 span.record("status", answer.status().as_u16());

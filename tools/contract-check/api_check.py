@@ -40,6 +40,11 @@ RATE = b'{"shipping_rate":"shr_standard"}'
 NOPE = {**TENANT, "Checkout-Provider": "not-allowed"}  # a provider the demo tenant may not use
 PROBES = [
     ("GET /openapi.json", 200, ("GET", "/openapi.json", {}, None)),
+    # The path parameter is an enum of the codes: generated values are all known codes.
+    ("GET /problems/{code}", 200, ("GET", "/problems/unsupported_field", {}, None)),
+    ("GET /problems/{code}", 404, ("GET", "/problems/no_such_code", {}, None)),
+    ("GET /v1/providers", 200, ("GET", "/v1/providers", TENANT, None)),
+    ("GET /v1/providers/compatibility", 200, ("GET", "/v1/providers/compatibility?to=paypercut", TENANT, None)),
     ("PATCH /v1/checkout/sessions/{id}", 200, ("PATCH", f"{SESSION}/chk_demo_open", PAYPERCUT, RATE)),
     ("POST /v1/checkout/sessions/{id}", 200, ("POST", f"{SESSION}/chk_demo_open", PAYPERCUT, RATE)),
     ("GET /v1/checkout/sessions/{id}", 403, ("GET", f"{SESSION}/cs_demo_open", NOPE, None)),

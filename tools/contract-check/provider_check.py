@@ -16,6 +16,13 @@ also makes Prism check the responses it generates). Then:
    case runs, so attribution does not depend on Prism's log format) and the gateway answered 200
    with a body valid against the `UnifiedSession` schema of its own /openapi.json.
 
+Providers whose adapter declares an OAuth 2.0 token source (PayPal): their token endpoint is not
+in the description (it is PayPal's identity API), so the recording proxy stands in for it as the
+provider would, after checking the client-credentials request (HTTP Basic, a form with
+`grant_type=client_credentials`); the gateway's token source then sends its bearer token on every
+call, and Prism checks the description's security requirement. Recorded fixture requests carry
+no `Authorization` for such providers (the core adds it), so step 1 adds the stand-in token.
+
 Read-then-write cases (`current_state`): the read still goes to Prism and is validated, but the
 gateway gets the case's recorded state (itself checked in step 1), so the write is the one the
 case is about (Prism's example state may make the adapter refuse, e.g. Stripe partial shipping
@@ -103,14 +110,22 @@ DELIBERATE_DEVIATIONS = {
 }
 
 
+# Kinds whose adapter declares a token source (`Adapter::token_source`), with the token endpoint's
+# path on the provider's base URL. The descriptions leave the endpoint out (it is the provider's
+# identity API), so the recording proxy answers it as the provider does.
+TOKEN_ENDPOINTS = {"paypal": "/v1/oauth2/token"}
+STAND_IN_TOKEN = "contract-check-bearer-token"
+
+
 class Recorder(ThreadingHTTPServer):
     """A pass-through proxy to one Prism that records each exchange and its violations."""
 
     daemon_threads = True
 
-    def __init__(self, upstream_port: int):
+    def __init__(self, upstream_port: int, token_path: str | None = None):
         super().__init__(("127.0.0.1", 0), _Forward)
         self.upstream_port = upstream_port
+        self.token_path = token_path  # answered here (TOKEN_ENDPOINTS), never forwarded
         self.prefer: str | None = None  # a `Prefer` header to add (selects a named example)
         self.read_answer: dict | None = None  # a case's `current_state`: the answer to give its read
         self.exchanges: list[dict] = []
@@ -127,6 +142,9 @@ class _Forward(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        if self.command == "POST" and self.server.token_path == urllib.parse.urlsplit(self.path).path:
+            self._token(headers, body)
+            return
         if self.server.prefer:
             headers["Prefer"] = self.server.prefer
         exchange = {"method": self.command, "path": self.path, "headers": headers,
@@ -155,6 +173,31 @@ class _Forward(BaseHTTPRequestHandler):
         for name, value in reply_headers:
             if name.lower() not in HOP_BY_HOP | {"content-length"}:
                 self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _token(self, headers: dict, body: bytes):
+        """The provider's token endpoint, as the client-credentials grant (RFC 6749 section 4.4)
+        has it: a request without Basic credentials or the grant is recorded as a violation."""
+        authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        form = urllib.parse.parse_qs(body.decode(errors="replace"))
+        problems = []
+        if not authorization.lower().startswith("basic "):
+            problems.append("the token request carries no HTTP Basic client credentials")
+        if form.get("grant_type") != ["client_credentials"]:
+            problems.append("the token request's form has no grant_type=client_credentials")
+        if problems:
+            with self.server.lock:
+                self.server.exchanges.append({
+                    "method": self.command, "path": self.path, "headers": {}, "body": "", "status": 400,
+                    "violations": [{"location": ["token"], "code": "token-request", "message": p} for p in problems]})
+            answer, status = {"error": "invalid_request"}, 400
+        else:
+            answer, status = {"access_token": STAND_IN_TOKEN, "token_type": "Bearer", "expires_in": 32400}, 200
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -235,14 +278,18 @@ def succeeding_cases(kind: str) -> list[tuple[str, dict]]:
     return cases
 
 
-def prism_violations(port: int, request: dict) -> list[str]:
-    """Send one recorded request to Prism as it is; its violations, as text."""
+def prism_violations(port: int, request: dict, kind: str) -> list[str]:
+    """Send one recorded request to Prism as it is (plus the bearer token the core adds for a
+    kind with a token source); its violations, as text."""
     body = request.get("body")
     if body is not None and not isinstance(body, str):
         body = json.dumps(body)
+    headers = dict(request["headers"])
+    if kind in TOKEN_ENDPOINTS and not any(k.lower() == "authorization" for k in headers):
+        headers["Authorization"] = f"Bearer {STAND_IN_TOKEN}"
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     connection.request(request["method"], request["path"], body=body.encode() if body else None,
-                       headers=request["headers"])
+                       headers=headers)
     response = connection.getresponse()
     response.read()
     connection.close()
@@ -263,7 +310,7 @@ def check_fixtures(kind: str, description: Description, prism_port: int) -> int:
         problems = []
         for request, response in exchanges:
             checked += 1
-            problems += prism_violations(prism_port, request)
+            problems += prism_violations(prism_port, request, kind)
             if response and response.get("body") is not None:
                 problems += [f"recorded {response['status']} answer at {p}" for p in description.response_problems(
                     request["method"], request["path"], response["status"], response["body"])]
@@ -384,7 +431,7 @@ def main() -> int:
                           [args.prism, "mock", "-h", "127.0.0.1", "-p", str(port), "--errors", str(description.path)],
                           str(work / f"prism-{kind}.log"), env={**os.environ, "SCARF_ANALYTICS": "false"})
             children.append(prism)
-            recorder = Recorder(port)
+            recorder = Recorder(port, TOKEN_ENDPOINTS.get(kind))
             threading.Thread(target=recorder.serve_forever, daemon=True).start()
             recorders.append(recorder)
             for stem, case in succeeding_cases(kind):

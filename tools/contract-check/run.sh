@@ -2,8 +2,8 @@
 # Contract verification: every registered adapter against its provider's published API
 # description (Stoplight Prism, pinned by package-lock.json), and our own API against its
 # /openapi.json (schemathesis, pinned by requirements.txt). Installs the pinned tools into this
-# folder (node_modules/, .venv/, both git-ignored), builds the gateway, runs both checks (each
-# one even if the other failed) and exits non-zero if either found a violation.
+# folder (node_modules/, .venv/, both git-ignored), builds the gateway, runs the checks (each
+# one even if another failed) and exits non-zero if any found a violation.
 # Needs: node + npm, python3 (3.10+), cargo, and ../shared/providers beside the repository.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -35,6 +35,8 @@ cargo build --locked --bin checkout-gateway
 status=0
 echo "== contract-check: adapters against the published provider descriptions (Prism)"
 "$here/.venv/bin/python" "$here/provider_check.py" || status=1
+echo "== contract-check: contract-test (live-safe cases) against the published descriptions (Prism)"
+"$here/.venv/bin/python" "$here/live_check.py" || status=1
 echo "== contract-check: our API against /openapi.json (schemathesis)"
 "$here/.venv/bin/python" "$here/api_check.py" || status=1
 exit "$status"

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use checkout_provider_interface::capability::UpdateCheck;
 use checkout_provider_interface::{
     Access, Adapter, AdapterError, BuildSimulator, CheckedUpdate, ConfigError, Context, CurrentState, ProviderFactory,
-    ProviderRequest, ProviderResponse, ProviderSetup, UnifiedSession, UnifiedUpdate,
+    ProviderRequest, ProviderResponse, ProviderSetup, SessionIdFormat, UnifiedSession, UnifiedUpdate,
 };
 
 mod amount;
@@ -28,8 +28,22 @@ mod units;
 /// The provider kind, as written in config (`kind = "crypto-invoice"`).
 pub const KIND: &str = "crypto-invoice";
 
-pub static FACTORY: ProviderFactory =
-    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: SIMULATOR };
+/// Speed's docs show `cs_test_lc9rz2tq8YbV3mHk` and state no format; `cs_` then letters, digits
+/// and underscores is read from that example. The adapter does not refuse other ids: Speed
+/// answers an unknown id with its own 404.
+const SESSION_IDS: SessionIdFormat = SessionIdFormat {
+    pattern: "^cs_[A-Za-z0-9_]+$",
+    example: "cs_test_lc9rz2tq8YbV3mHk",
+    described: "`cs_`, then letters, digits and underscores (read from the docs' example)",
+};
+
+pub static FACTORY: ProviderFactory = ProviderFactory {
+    kind: KIND,
+    capabilities: &capabilities::CAPABILITIES,
+    build,
+    simulator: SIMULATOR,
+    session_ids: SESSION_IDS,
+};
 
 #[cfg(feature = "simulator")]
 const SIMULATOR: Option<BuildSimulator> = Some(build_simulator);

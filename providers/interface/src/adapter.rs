@@ -292,6 +292,26 @@ pub struct ProviderFactory {
     /// credentials configured for this provider (for the embedded default config). `None` when
     /// the provider crate is built without its `simulator` feature.
     pub simulator: Option<BuildSimulator>,
+    /// What the provider's session ids look like, so a tenant switching providers can route a
+    /// session to the provider that issued it (`routes` in the gateway's tenant config).
+    pub session_ids: SessionIdFormat,
+}
+
+/// A provider's published session-id format.
+///
+/// Consistency with [`Adapter::check_session_id`]: the adapter accepts every id `pattern`
+/// matches (within the gateway's own id rule). It may accept more where the provider does not
+/// enforce its format itself and answers an unknown id with its own 404; it never refuses an id
+/// in the published format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionIdFormat {
+    /// A regular expression (Rust `regex` syntax), anchored with `^…$`, matching every session id
+    /// the provider issues.
+    pub pattern: &'static str,
+    /// One id in that format, as the provider's documentation shows it.
+    pub example: &'static str,
+    /// The format in words, for reports (`checkout-gateway check-config`, the switch report).
+    pub described: &'static str,
 }
 
 /// Builds a provider's simulator from the provider's configuration.

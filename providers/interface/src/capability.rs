@@ -1,6 +1,7 @@
 //! Declared capabilities: which unified fields each provider can express, and how. The gateway
 //! checks a request against them before any provider call (DESIGN §1.2, §10).
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::unified::{LineItem, LineItemForm, Patch, UnifiedUpdate};
@@ -11,7 +12,7 @@ use crate::{Adapter, FieldProblem, ProviderFactory};
 macro_rules! features {
     ($($variant:ident => $field:literal,)+) => {
         /// One thing a unified request can ask for. The list follows DESIGN §10's mapping table.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum Feature {
             $($variant,)+
@@ -73,7 +74,7 @@ pub enum Support {
 }
 
 /// What the update does to retries (DESIGN §1.5): retried only when safe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IdempotencyMode {
     /// The adapter forwards the gateway's idempotency key; the provider deduplicates.
@@ -107,34 +108,65 @@ pub struct FeatureUse {
 /// Every feature the update uses, each with the pointer to blame if unsupported.
 pub fn features_used(update: &UnifiedUpdate) -> Vec<FeatureUse> {
     let mut uses = Vec::new();
-    let mut add = |feature, pointer: String| uses.push(FeatureUse { feature, pointer });
+    visit_features(update, |feature, at| uses.push(FeatureUse { feature, pointer: at.pointer() }));
+    uses
+}
+
+/// Every feature the update uses, once per use as [`features_used`] lists them, without their
+/// pointers (usage counts need only the features).
+pub fn features_in(update: &UnifiedUpdate) -> Vec<Feature> {
+    let mut features = Vec::new();
+    visit_features(update, |feature, _| features.push(feature));
+    features
+}
+
+/// Where a feature is used: cheap to note for every use, written out as a JSON pointer only
+/// for the uses a check reports (most requests report none).
+#[derive(Debug, Clone, Copy)]
+enum At<'a> {
+    Field(&'static str),
+    MetadataKey(&'a str),
+    Item(usize),
+    ItemField(usize, &'static str),
+}
+
+impl At<'_> {
+    fn pointer(self) -> String {
+        match self {
+            Self::Field(pointer) => pointer.to_owned(),
+            Self::MetadataKey(key) => format!("/metadata/{}", escape_pointer(key)),
+            Self::Item(index) => format!("/line_items/{index}"),
+            Self::ItemField(index, field) => format!("/line_items/{index}/{field}"),
+        }
+    }
+}
+
+/// Call `visit` for every feature the update uses, in a fixed order.
+fn visit_features<'a>(update: &'a UnifiedUpdate, mut visit: impl FnMut(Feature, At<'a>)) {
     match &update.metadata {
         Patch::Absent => {}
-        Patch::Clear => add(Feature::MetadataRemove, "/metadata".to_owned()),
+        Patch::Clear => visit(Feature::MetadataRemove, At::Field("/metadata")),
         Patch::Set(map) => {
             for (key, value) in map {
                 let feature = if value.is_some() { Feature::MetadataSet } else { Feature::MetadataRemove };
-                add(feature, format!("/metadata/{}", escape_pointer(key)));
+                visit(feature, At::MetadataKey(key));
             }
         }
     }
     for (index, item) in update.line_items.iter().flatten().enumerate() {
-        line_item_features(index, item, &mut add);
+        line_item_features(index, item, &mut visit);
     }
-    if update.currency.is_some() {
-        add(Feature::Currency, "/currency".to_owned());
-    }
-    if update.shipping_rate.is_some() {
-        add(Feature::ShippingRate, "/shipping_rate".to_owned());
-    }
-    if !update.shipping_options.is_absent() {
-        add(Feature::ShippingOptions, "/shipping_options".to_owned());
-    }
-    if !update.shipping_details.is_absent() {
-        add(Feature::ShippingDetails, "/shipping_details".to_owned());
-    }
-    if !update.billing_details.is_absent() {
-        add(Feature::BillingDetails, "/billing_details".to_owned());
+    let top_level = [
+        (update.currency.is_some(), Feature::Currency, "/currency"),
+        (update.shipping_rate.is_some(), Feature::ShippingRate, "/shipping_rate"),
+        (!update.shipping_options.is_absent(), Feature::ShippingOptions, "/shipping_options"),
+        (!update.shipping_details.is_absent(), Feature::ShippingDetails, "/shipping_details"),
+        (!update.billing_details.is_absent(), Feature::BillingDetails, "/billing_details"),
+    ];
+    for (used, feature, pointer) in top_level {
+        if used {
+            visit(feature, At::Field(pointer));
+        }
     }
     if let Some(redirects) = &update.redirects {
         let fields = [
@@ -144,7 +176,7 @@ pub fn features_used(update: &UnifiedUpdate) -> Vec<FeatureUse> {
         ];
         for (patch, feature, pointer) in fields {
             if !patch.is_absent() {
-                add(feature, pointer.to_owned());
+                visit(feature, At::Field(pointer));
             }
         }
     }
@@ -156,27 +188,25 @@ pub fn features_used(update: &UnifiedUpdate) -> Vec<FeatureUse> {
         ];
         for (patch, feature, pointer) in fields {
             if !patch.is_absent() {
-                add(feature, pointer.to_owned());
+                visit(feature, At::Field(pointer));
             }
         }
     }
     if !update.description.is_absent() {
-        add(Feature::Description, "/description".to_owned());
+        visit(Feature::Description, At::Field("/description"));
     }
     if update.expires_in.is_some() {
-        add(Feature::ExpiresIn, "/expires_in".to_owned());
+        visit(Feature::ExpiresIn, At::Field("/expires_in"));
     }
-    uses
 }
 
-fn line_item_features(index: usize, item: &LineItem, add: &mut impl FnMut(Feature, String)) {
-    let base = format!("/line_items/{index}");
+fn line_item_features<'a>(index: usize, item: &LineItem, visit: &mut impl FnMut(Feature, At<'a>)) {
     let form = match item.form() {
         LineItemForm::Existing => Feature::LineItemsExisting,
         LineItemForm::Catalog => Feature::LineItemsCatalog,
         LineItemForm::AdHoc => Feature::LineItemsAdHoc,
     };
-    add(form, base.clone());
+    visit(form, At::Item(index));
     // Zero amounts and empty lists ask for nothing, so a provider without the field can still
     // take them (DESIGN §10: "unless 0/empty").
     let optional = [
@@ -191,7 +221,7 @@ fn line_item_features(index: usize, item: &LineItem, add: &mut impl FnMut(Featur
     ];
     for (used, feature, field) in optional {
         if used {
-            add(feature, format!("{base}/{field}"));
+            visit(feature, At::ItemField(index, field));
         }
     }
 }
@@ -259,12 +289,14 @@ pub fn check_update(
 fn problems(factory: &ProviderFactory, adapter: &dyn Adapter, update: &UnifiedUpdate) -> UpdateCheck {
     let (kind, capabilities) = (factory.kind, factory.capabilities);
     let mut check = UpdateCheck::default();
-    for used in features_used(update) {
-        if capabilities.support(used.feature) == Support::Unsupported {
-            let detail = format!("{kind} cannot update {}", used.feature.field());
-            check.unsupported.push(FieldProblem::new(used.pointer, detail));
+    // The table looked up once per feature, not once per use (100 items use ~300 features).
+    let unsupported = Feature::ALL.map(|feature| capabilities.support(feature) == Support::Unsupported);
+    visit_features(update, |feature, at| {
+        if unsupported[feature as usize] {
+            let detail = format!("{kind} cannot update {}", feature.field());
+            check.unsupported.push(FieldProblem::new(at.pointer(), detail));
         }
-    }
+    });
     // Per-item provider options only count for the resolved provider's own kind.
     if capabilities.support(Feature::ItemProviderOptions) == Support::Unsupported {
         for (index, item) in update.line_items.iter().flatten().enumerate() {
@@ -307,8 +339,13 @@ mod tests {
         Err(ConfigError::new("", "not built in tests"))
     }
 
-    static DEMO: ProviderFactory =
-        ProviderFactory { kind: "demo", capabilities: &DEMO_CAPABILITIES, build: no_build, simulator: None };
+    static DEMO: ProviderFactory = ProviderFactory {
+        kind: "demo",
+        capabilities: &DEMO_CAPABILITIES,
+        build: no_build,
+        simulator: None,
+        session_ids: crate::SessionIdFormat { pattern: "^demo_[a-z]+$", example: "demo_a", described: "demo ids" },
+    };
 
     impl Adapter for Demo {
         fn check_update(&self, update: &UnifiedUpdate) -> UpdateCheck {
@@ -358,5 +395,47 @@ mod tests {
         assert_eq!(pointers(&refused.problems.invalid), ["/description"]);
         assert_eq!(refused.problems.unsupported[0].detail, "demo cannot update currency");
         assert_eq!(refused.update.currency.as_deref(), Some("usd"), "the update comes back whole");
+    }
+
+    #[test]
+    fn every_use_has_its_pointer_and_only_problems_are_written_out() {
+        let update: UnifiedUpdate = serde_json::from_value(json!({
+            "metadata": {"a/b~c": "x", "gone": null},
+            "line_items": [{"name": "n", "unit_amount": 1, "sku": "s", "tax_amount": 0}, {"id": "li_1", "categories": ["c"]}],
+            "page": {"title": "t"},
+            "expires_in": 60
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let uses = features_used(&update);
+        let listed: Vec<_> = uses.iter().map(|u| (u.feature, u.pointer.as_str())).collect();
+        assert_eq!(
+            listed,
+            [
+                (Feature::MetadataSet, "/metadata/a~1b~0c"),
+                (Feature::MetadataRemove, "/metadata/gone"),
+                (Feature::LineItemsAdHoc, "/line_items/0"),
+                (Feature::ItemSku, "/line_items/0/sku"),
+                (Feature::LineItemsExisting, "/line_items/1"),
+                (Feature::ItemCategories, "/line_items/1/categories"),
+                (Feature::PageTitle, "/page/title"),
+                (Feature::ExpiresIn, "/expires_in"),
+            ]
+        );
+        assert_eq!(features_in(&update), uses.iter().map(|u| u.feature).collect::<Vec<_>>());
+        // Demo supports only metadata set and description: every other use is reported, at its pointer.
+        let refused = check_update(&DEMO, &Demo, update).err().unwrap_or_else(|| panic!("refused"));
+        let pointers: Vec<_> = refused.problems.unsupported.iter().map(|p| p.pointer.as_str()).collect();
+        assert_eq!(
+            pointers,
+            [
+                "/expires_in",
+                "/line_items/0",
+                "/line_items/0/sku",
+                "/line_items/1",
+                "/line_items/1/categories",
+                "/metadata/gone",
+                "/page/title"
+            ]
+        );
     }
 }

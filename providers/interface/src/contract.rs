@@ -5,15 +5,19 @@
 //! provider response and the unified session or error it must map to. The gateway's
 //! `tests/contracts.rs` runs every case of every registered provider through [`run_case`];
 //! with `UPDATE_EXPECT=1` it first rewrites each case's expected outputs ([`rewrite_dir`]).
+//! A case marked `live_safe` also runs against a live account (`checkout-gateway contract-test`),
+//! whose answers [`record_answers`] writes back into the case.
 
 mod error;
+mod live;
 mod ordered;
 mod rewrite;
 
 pub use error::CaseError;
+pub use live::{LiveAnswers, record_answers};
 pub use rewrite::{rewrite_dir, rewrite_file};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -32,6 +36,11 @@ use crate::{
 pub struct Case {
     /// What the case shows, for people reading a failure.
     pub description: String,
+    /// The case makes sense against a live sandbox account (`checkout-gateway contract-test`):
+    /// its request names nothing but the session, and its answer is no failure a provider must
+    /// be made to produce. Not for rejections, error shapes or fixtures that name provider objects.
+    #[serde(default)]
+    pub live_safe: bool,
     /// The provider table's kind-specific settings (secrets as `{ "value": … }`).
     pub provider_config: Map<String, Value>,
     pub context: CaseContext,
@@ -100,17 +109,17 @@ pub struct Exchange {
     pub response: CaseResponse,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseResponse {
     pub status: u16,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub headers: Map<String, Value>,
     /// A JSON body.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
     /// A raw body, for unparseable answers.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_text: Option<String>,
 }
 
@@ -327,7 +336,7 @@ pub fn run_dir(factory: &crate::ProviderFactory, dir: &std::path::Path) -> Resul
 }
 
 /// The `*.json` case files in `dir`, sorted.
-fn case_paths(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, CaseError> {
+pub fn case_paths(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, CaseError> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| CaseError::Io(e).at(dir))?
         .filter_map(Result::ok)

@@ -27,7 +27,7 @@ pub mod unified;
 pub mod wire;
 
 pub use adapter::{
-    Access, Adapter, BuildSimulator, Context, CurrentState, ProviderFactory, ProviderSetup, for_attempt,
+    Access, Adapter, BuildSimulator, Context, CurrentState, ProviderFactory, ProviderSetup, SessionIdFormat, for_attempt,
     merge_item_options,
 };
 pub use capability::{Capabilities, CheckedUpdate, Feature, FeatureUse, IdempotencyMode, Support};

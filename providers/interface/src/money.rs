@@ -4,11 +4,16 @@
 /// Decimal exponent (minor units per major unit, as a power of ten) of an ISO 4217 currency,
 /// plus the crypto units providers use. `None` for an unknown code.
 pub fn exponent(code: &str) -> Option<u32> {
-    let upper = code.to_ascii_uppercase();
-    let code = upper.as_str();
-    if !code.chars().all(|c| c.is_ascii_uppercase()) {
+    // Every known code has three or four letters. Upper-cased on the stack: this runs for
+    // every amount of every request and answer.
+    if !(3..=4).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
         return None;
     }
+    let mut upper = [0_u8; 4];
+    for (slot, byte) in upper.iter_mut().zip(code.bytes()) {
+        *slot = byte.to_ascii_uppercase();
+    }
+    let code = std::str::from_utf8(&upper[..code.len()]).ok()?;
     match code {
         "SATS" | "SAT" => Some(0),
         "BTC" => Some(8),
@@ -22,7 +27,7 @@ pub fn exponent(code: &str) -> Option<u32> {
         // ISO 4217 three-decimal currencies.
         "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => Some(3),
         "CLF" | "UYW" => Some(4),
-        _ if code.len() == 3 && ISO_4217_TWO_DECIMALS.contains(&code) => Some(2),
+        _ if code.len() == 3 && ISO_4217_TWO_DECIMALS.binary_search(&code).is_ok() => Some(2),
         _ => None,
     }
 }
@@ -74,22 +79,20 @@ impl ProviderUnits {
         }
     }
 
+    /// `currency`'s units looked up once, to convert many amounts (a session's line items).
+    pub fn currency<'a>(&'a self, currency: &'a str) -> CurrencyUnits<'a> {
+        let (unified, provider, step) = self.exponents(currency);
+        CurrencyUnits { units: self, currency, unified, provider, step }
+    }
+
     /// A unified (ISO 4217 minor units) amount in the provider's units.
     pub fn to_provider(&self, currency: &str, amount: i64) -> Result<i64, UnitError> {
-        let (unified, provider, step) = self.exponents(currency);
-        let converted = self.shift(currency, amount, i64::from(provider) - i64::from(unified))?;
-        if converted % step != 0 {
-            // Express the step in unified units for the client.
-            let unified_step = self.shift(currency, step, i64::from(unified) - i64::from(provider)).unwrap_or(step);
-            return Err(self.not_representable(currency, amount, unified_step.max(1)));
-        }
-        Ok(converted)
+        self.currency(currency).to_provider(amount)
     }
 
     /// A provider amount in unified (ISO 4217 minor) units.
     pub fn from_provider(&self, currency: &str, amount: i64) -> Result<i64, UnitError> {
-        let (unified, provider, _) = self.exponents(currency);
-        self.shift(currency, amount, i64::from(unified) - i64::from(provider))
+        self.currency(currency).from_provider(amount)
     }
 
     /// `amount · 10^places`; for negative `places`, only an exact division.
@@ -111,7 +114,37 @@ impl ProviderUnits {
     }
 }
 
-/// Active ISO 4217 codes with two decimals.
+/// One currency of a provider's units ([`ProviderUnits::currency`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CurrencyUnits<'a> {
+    units: &'a ProviderUnits,
+    currency: &'a str,
+    unified: u32,
+    provider: u32,
+    step: i64,
+}
+
+impl CurrencyUnits<'_> {
+    /// [`ProviderUnits::to_provider`] for this currency.
+    pub fn to_provider(&self, amount: i64) -> Result<i64, UnitError> {
+        let (units, currency, unified, provider, step) =
+            (self.units, self.currency, self.unified, self.provider, self.step);
+        let converted = units.shift(currency, amount, i64::from(provider) - i64::from(unified))?;
+        if converted % step != 0 {
+            // Express the step in unified units for the client.
+            let unified_step = units.shift(currency, step, i64::from(unified) - i64::from(provider)).unwrap_or(step);
+            return Err(units.not_representable(currency, amount, unified_step.max(1)));
+        }
+        Ok(converted)
+    }
+
+    /// [`ProviderUnits::from_provider`] for this currency.
+    pub fn from_provider(&self, amount: i64) -> Result<i64, UnitError> {
+        self.units.shift(self.currency, amount, i64::from(self.unified) - i64::from(self.provider))
+    }
+}
+
+/// Active ISO 4217 codes with two decimals, sorted: [`exponent`] searches them by bisection.
 const ISO_4217_TWO_DECIMALS: &[&str] = &[
     "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BMD", "BND",
     "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CNY", "COP", "CRC", "CUP", "CVE", "CZK",
@@ -126,7 +159,7 @@ const ISO_4217_TWO_DECIMALS: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::{ProviderUnits, UnitError, UnitRule, exponent};
+    use super::{ISO_4217_TWO_DECIMALS, ProviderUnits, UnitError, UnitRule, exponent};
 
     const UNITS: ProviderUnits = ProviderUnits {
         provider: "test",
@@ -150,6 +183,13 @@ mod tests {
         assert!(matches!(UNITS.to_provider("KWD", 5124), Err(UnitError::NotRepresentable { step: 10, .. })));
         assert!(matches!(UNITS.to_provider("ISK", i64::MAX), Err(UnitError::Overflow { .. })));
         assert_eq!(UNITS.to_provider("XYZ", 7), Ok(7));
+        // One lookup for many amounts converts as the per-amount calls do.
+        let isk = UNITS.currency("isk");
+        assert_eq!(isk.from_provider(500), Ok(5));
+        assert!(matches!(isk.from_provider(550), Err(UnitError::NotRepresentable { step: 100, .. })));
+        assert_eq!(UNITS.currency("MGA").from_provider(15), Ok(1500));
+        assert_eq!(UNITS.currency("kwd").to_provider(5120), Ok(5120));
+        assert!(matches!(UNITS.currency("KWD").to_provider(5124), Err(UnitError::NotRepresentable { step: 10, .. })));
     }
 
     #[test]
@@ -163,5 +203,13 @@ mod tests {
         assert_eq!(exponent("USDC"), Some(6));
         assert_eq!(exponent("XYZ"), None);
         assert_eq!(exponent("us1"), None);
+        assert_eq!(exponent("usdollar"), None);
+        assert_eq!(exponent("ÜSD"), None);
+    }
+
+    #[test]
+    fn the_two_decimal_table_is_sorted_for_its_binary_search() {
+        assert!(ISO_4217_TWO_DECIMALS.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(ISO_4217_TWO_DECIMALS.iter().all(|code| exponent(code) == Some(2)));
     }
 }

@@ -1,7 +1,11 @@
 //! Provider requests and responses as plain `http` values, and their canonical JSON view used by
 //! previews, the `translate` command and contract fixtures.
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Value, json};
 
 /// A provider request: method, path-and-query relative to the provider's `base_url`, headers
 /// (credentials marked sensitive) and the encoded body.
@@ -67,25 +71,47 @@ pub fn encode_segment(segment: &str) -> String {
     out
 }
 
-/// Canonical JSON view of a request: `{method, path, headers, body}`. JSON bodies are shown
-/// parsed, form bodies as the exact encoded string. Sensitive headers are redacted when asked.
-pub fn describe_request(request: &ProviderRequest, redact: bool) -> Value {
-    let mut headers = Map::new();
-    for (name, value) in request.headers() {
-        let shown = if redact && value.is_sensitive() {
-            REDACTED.to_owned()
-        } else {
-            String::from_utf8_lossy(value.as_bytes()).into_owned()
-        };
-        headers.insert(name.as_str().to_owned(), Value::String(shown));
-    }
+/// Canonical view of a request: `{method, path, headers, body}`. JSON bodies are shown parsed,
+/// form bodies as the exact encoded string, an empty body as `null`. Typed, so an answer carrying
+/// it (the preview) publishes its schema.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct RequestDescription {
+    pub method: String,
+    /// Path and query, relative to the provider's base URL.
+    pub path: String,
+    /// Credentials show as `[redacted]` when redacted.
+    pub headers: BTreeMap<String, String>,
+    /// The parsed JSON body, the encoded text of any other body, or `null` when empty.
+    pub body: Value,
+}
+
+/// The canonical view of `request`; sensitive headers are redacted when asked.
+pub fn describe(request: &ProviderRequest, redact: bool) -> RequestDescription {
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            let shown = if redact && value.is_sensitive() {
+                REDACTED.to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name.as_str().to_owned(), shown)
+        })
+        .collect();
     let path = request.uri().path_and_query().map_or_else(|| request.uri().to_string(), ToString::to_string);
-    json!({
-        "method": request.method().as_str(),
-        "path": path,
-        "headers": headers,
-        "body": describe_body(request.headers(), request.body()),
-    })
+    RequestDescription {
+        method: request.method().as_str().to_owned(),
+        path,
+        headers,
+        body: describe_body(request.headers(), request.body()),
+    }
+}
+
+/// [`describe`] as JSON, for contract fixtures and logs.
+pub fn describe_request(request: &ProviderRequest, redact: bool) -> Value {
+    let RequestDescription { method, path, headers, body } = describe(request, redact);
+    json!({ "method": method, "path": path, "headers": headers, "body": body })
 }
 
 fn describe_body(headers: &http::HeaderMap, body: &[u8]) -> Value {

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use checkout_provider_interface::capability::UpdateCheck;
 use checkout_provider_interface::{
     Access, Adapter, AdapterError, BuildSimulator, CheckedUpdate, ConfigError, Context, CurrentState, ProviderFactory,
-    ProviderRequest, ProviderResponse, ProviderSetup, SessionIdError, UnifiedSession, UnifiedUpdate,
+    ProviderRequest, ProviderResponse, ProviderSetup, SessionIdError, SessionIdFormat, UnifiedSession, UnifiedUpdate,
 };
 
 #[cfg(feature = "simulator")]
@@ -35,8 +35,20 @@ pub use units::UNITS;
 
 pub const KIND: &str = "mattilda";
 
-pub static FACTORY: ProviderFactory =
-    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: SIMULATOR };
+/// Mattilda (Gr4vy) session ids are UUIDs; `check_session_id` refuses anything else.
+const SESSION_IDS: SessionIdFormat = SessionIdFormat {
+    pattern: "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$",
+    example: "4137b1cf-39ac-42a8-bad6-1c680d5dab6b",
+    described: "UUIDs (8-4-4-4-12 hexadecimal digits)",
+};
+
+pub static FACTORY: ProviderFactory = ProviderFactory {
+    kind: KIND,
+    capabilities: &capabilities::CAPABILITIES,
+    build,
+    simulator: SIMULATOR,
+    session_ids: SESSION_IDS,
+};
 
 #[cfg(feature = "simulator")]
 const SIMULATOR: Option<BuildSimulator> = Some(build_simulator);

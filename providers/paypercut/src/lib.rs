@@ -21,15 +21,28 @@ use std::sync::Arc;
 use checkout_provider_interface::capability::UpdateCheck;
 use checkout_provider_interface::{
     Access, Adapter, AdapterError, BuildSimulator, CheckedUpdate, ConfigError, Context, CurrentState, ProviderFactory,
-    ProviderRequest, ProviderResponse, ProviderSetup, SessionIdError, UnifiedSession, UnifiedUpdate,
+    ProviderRequest, ProviderResponse, ProviderSetup, SessionIdError, SessionIdFormat, UnifiedSession, UnifiedUpdate,
 };
 
 use crate::config::Config;
 
 pub(crate) const KIND: &str = "paypercut";
 
-pub static FACTORY: ProviderFactory =
-    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: SIMULATOR };
+/// Paypercut publishes no id format (its docs' example is 27 hexadecimal digits), and the
+/// adapter checks only the length: any id the gateway accepts, up to `MAX_SESSION_ID`.
+const SESSION_IDS: SessionIdFormat = SessionIdFormat {
+    pattern: r"^[A-Za-z0-9_\-:.]{1,200}$",
+    example: "21210021c2855007efa2d657018",
+    described: "any id of 1 to 200 characters (no published format)",
+};
+
+pub static FACTORY: ProviderFactory = ProviderFactory {
+    kind: KIND,
+    capabilities: &capabilities::CAPABILITIES,
+    build,
+    simulator: SIMULATOR,
+    session_ids: SESSION_IDS,
+};
 
 #[cfg(feature = "simulator")]
 const SIMULATOR: Option<BuildSimulator> = Some(simulator::build);

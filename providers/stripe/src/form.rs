@@ -8,7 +8,6 @@
 //! which made it most of the request-building time for 100 line items (BENCHMARKS.md).
 //! Decoding (the simulator) goes through `serde_qs`.
 
-use percent_encoding::{AsciiSet, CONTROLS};
 use serde_json::{Map, Value};
 
 /// Deepest key we produce is `shipping_options[0][shipping_rate_data][delivery_estimate][minimum][unit]`
@@ -25,24 +24,94 @@ pub enum FormError {
     Decode(#[source] serde_qs::Error),
 }
 
-/// `serde_qs`'s query-string set: the WHATWG query percent-encode set plus the characters that
-/// structure a form (`%`, `+`, `[`, `]`, `=`, `&`). Spaces are left out here and become `+`.
-const ESCAPED: &AsciiSet =
-    &CONTROLS.add(b'"').add(b'#').add(b'<').add(b'>').add(b'%').add(b'+').add(b'[').add(b']').add(b'=').add(b'&');
-
 /// Encode a nested JSON object as a Stripe form body. Keys are sorted at every level so the
 /// body is byte-for-byte stable whatever `serde_json`'s map ordering feature is. `null`
 /// becomes an empty value, as stripe-node sends it (Stripe reads it as "unset"); so does an
 /// empty object or array (`shipping_options=`).
 pub fn encode(body: &Map<String, Value>) -> Result<String, FormError> {
-    let mut out = String::with_capacity(256);
+    encode_with(body, None)
+}
+
+/// [`encode`], except that the pairs of the top-level key `written.0` are `written.1`, already
+/// encoded by a [`Pairs`] rooted at that key (its value in `body` is only a placeholder). The
+/// adapter writes its line items this way, straight from the typed items, instead of building
+/// and encoding a JSON tree of them.
+pub fn encode_with(body: &Map<String, Value>, written: Option<(&str, &str)>) -> Result<String, FormError> {
+    let capacity = 256 + written.map_or(0, |(_, pairs)| pairs.len());
+    let mut out = String::with_capacity(capacity);
     let mut key = String::with_capacity(64);
-    in_key_order(body, |name, value| {
-        key.clear();
-        escape_into(&mut key, name);
-        pairs(&mut out, &mut key, 1, value)
+    in_key_order(body, |name, value| match written {
+        Some((written, pairs)) if written == name => {
+            if !out.is_empty() && !pairs.is_empty() {
+                out.push('&');
+            }
+            out.push_str(pairs);
+            Ok(())
+        }
+        _ => {
+            key.clear();
+            escape_into(&mut key, name);
+            self::pairs(&mut out, &mut key, 1, value)
+        }
     })?;
     Ok(out)
+}
+
+/// A form fragment written pair by pair under one top-level key, as [`encode`] would write the
+/// same values from a tree: callers visit keys in sorted order (the tests compare the two).
+pub struct Pairs {
+    out: String,
+    key: String,
+    depth: usize,
+}
+
+impl Pairs {
+    /// An empty fragment rooted at the top-level key `name`.
+    pub fn new(name: &str, capacity: usize) -> Self {
+        let mut key = String::with_capacity(64);
+        escape_into(&mut key, name);
+        Self { out: String::with_capacity(capacity), key, depth: 1 }
+    }
+
+    /// Run `write` one level down, under `[segment]`.
+    pub fn nested<R>(&mut self, segment: &str, write: impl FnOnce(&mut Self) -> R) -> R {
+        let len = self.key.len();
+        self.key.push('[');
+        escape_into(&mut self.key, segment);
+        self.key.push(']');
+        self.depth += 1;
+        let result = write(self);
+        self.depth -= 1;
+        self.key.truncate(len);
+        result
+    }
+
+    /// `[index]`, for an array element.
+    pub fn element<R>(&mut self, index: usize, write: impl FnOnce(&mut Self) -> R) -> R {
+        self.nested(itoa::Buffer::new().format(index), write)
+    }
+
+    /// `key=text`; `None` is an empty value, as `null` is in [`encode`].
+    pub fn text(&mut self, text: Option<&str>) {
+        pair(&mut self.out, &self.key, text.unwrap_or_default());
+    }
+
+    /// `key=digits`; `None` is an empty value.
+    pub fn integer(&mut self, number: Option<i64>) {
+        match number {
+            Some(number) => pair(&mut self.out, &self.key, itoa::Buffer::new().format(number)),
+            None => pair(&mut self.out, &self.key, ""),
+        }
+    }
+
+    /// Every pair of a JSON value at the current key (as [`encode`] writes it).
+    pub fn json(&mut self, value: &Value) -> Result<(), FormError> {
+        pairs(&mut self.out, &mut self.key, self.depth, value)
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
 }
 
 /// Write the `key=value` pairs of `value` under `key` (which has `depth` segments).
@@ -103,25 +172,36 @@ fn pair(out: &mut String, key: &str, value: &str) {
     escape_into(out, value);
 }
 
+/// `serde_qs`'s escaping in query-string mode: every byte of [`CHANGED`] but the space as `%XX`
+/// (upper-case hex), a space as `+`. One pass over the bytes, copying the runs that need nothing (most of
+/// a key or value) whole: the general percent-encoder and splitting on spaces were a fifth of
+/// encoding 100 items' names (BENCHMARKS.md).
 fn escape_into(out: &mut String, text: &str) {
-    // Most keys and values (ids, amounts, plain names) need no escaping at all.
-    if !text.bytes().any(|byte| CHANGED[usize::from(byte)]) {
-        out.push_str(text);
-        return;
-    }
-    for chunk in percent_encoding::utf8_percent_encode(text, ESCAPED) {
-        // Spaces pass the percent-encoder (they are not in the set) and become `+`.
-        let mut pieces = chunk.split(' ');
-        out.push_str(pieces.next().unwrap_or_default());
-        for piece in pieces {
-            out.push('+');
-            out.push_str(piece);
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut rest = text;
+    while let Some(at) = rest.bytes().position(|byte| CHANGED[usize::from(byte)]) {
+        let (plain, changed) = rest.split_at(at);
+        out.push_str(plain);
+        // The changed bytes up to the next plain one; a multi-byte character is escaped whole,
+        // so `rest` always starts on a character boundary.
+        let end = changed.bytes().position(|byte| !CHANGED[usize::from(byte)]).unwrap_or(changed.len());
+        for byte in changed[..end].bytes() {
+            if byte == b' ' {
+                out.push('+');
+            } else {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(byte >> 4)]));
+                out.push(char::from(HEX[usize::from(byte & 0xF)]));
+            }
         }
+        rest = &changed[end..];
     }
+    out.push_str(rest);
 }
 
-/// The bytes `escape_into` changes, as a lookup table: those of [`ESCAPED`], the space, and
-/// every non-ASCII byte.
+/// The bytes `escape_into` changes, as a lookup table: `serde_qs`'s query-string set (the
+/// WHATWG query percent-encode set, i.e. controls, `"`, `#`, `<`, `>`, plus the characters that
+/// structure a form: `%`, `+`, `[`, `]`, `=`, `&`), the space, and every non-ASCII byte.
 static CHANGED: [bool; 256] = {
     let mut table = [false; 256];
     let mut byte = 0;

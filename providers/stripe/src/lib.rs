@@ -28,15 +28,29 @@ use std::sync::Arc;
 use checkout_provider_interface::capability::UpdateCheck;
 use checkout_provider_interface::{
     Access, Adapter, AdapterError, BuildSimulator, CheckedUpdate, ConfigError, Context, CurrentState, Patch,
-    ProviderFactory, ProviderRequest, ProviderResponse, ProviderSetup, UnifiedSession, UnifiedUpdate,
+    ProviderFactory, ProviderRequest, ProviderResponse, ProviderSetup, SessionIdFormat, UnifiedSession, UnifiedUpdate,
 };
 
 use crate::config::StripeConfig;
 
 pub const KIND: &str = "stripe";
 
-pub static FACTORY: ProviderFactory =
-    ProviderFactory { kind: KIND, capabilities: &capabilities::CAPABILITIES, build, simulator: SIMULATOR };
+/// Stripe prefixes a Checkout Session id with `cs_` and the mode (`test_` or `live_`); the rest
+/// is letters and digits (Stripe's own example). The adapter does not refuse other ids: Stripe
+/// answers an unknown id with its own 404.
+const SESSION_IDS: SessionIdFormat = SessionIdFormat {
+    pattern: "^cs_(test|live)_[A-Za-z0-9]+$",
+    example: "cs_test_a1YS1URlnyQCN5fUUduORoQ7Pw41PJqDWkIVQCpJPqkfIhd6tVY8XB1OLY",
+    described: "`cs_test_` or `cs_live_`, then letters and digits",
+};
+
+pub static FACTORY: ProviderFactory = ProviderFactory {
+    kind: KIND,
+    capabilities: &capabilities::CAPABILITIES,
+    build,
+    simulator: SIMULATOR,
+    session_ids: SESSION_IDS,
+};
 
 #[cfg(feature = "simulator")]
 const SIMULATOR: Option<BuildSimulator> = Some(build_simulator);

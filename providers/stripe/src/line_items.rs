@@ -13,11 +13,12 @@
 //! `line_items[i].provider_options.stripe` is merged into the item's object.
 
 use checkout_provider_interface::capability::UpdateCheck;
+use checkout_provider_interface::money::CurrencyUnits;
 use checkout_provider_interface::{AdapterError, FieldProblem, LineItem, LineItemForm, merge_item_options};
 use serde_json::{Map, Value};
 
 use crate::config::StripeConfig;
-use crate::{KIND, response};
+use crate::{KIND, form, response, units};
 
 /// The first version whose update takes `line_items[i][metadata]` (Stripe changelog
 /// 2025-12-15.clover: "you can now create and update line item metadata").
@@ -50,9 +51,10 @@ pub fn check(items: &[LineItem], currency: Option<&str>, config: &StripeConfig, 
     }
     let item_metadata = writes_item_metadata(config);
     for (index, item) in items.iter().enumerate() {
-        let base = format!("/line_items/{index}");
+        // Pointers are built only for the problems found: most items have none.
+        let at = |field: &str| format!("/line_items/{index}/{field}");
         match item.form() {
-            LineItemForm::Existing => check_existing(item, &base, check),
+            LineItemForm::Existing => check_existing(item, index, check),
             LineItemForm::Catalog => {
                 for (field, present) in [
                     ("name", item.name.is_some()),
@@ -61,21 +63,21 @@ pub fn check(items: &[LineItem], currency: Option<&str>, config: &StripeConfig, 
                 ] {
                     if present {
                         check.unsupported.push(FieldProblem::new(
-                            format!("{base}/{field}"),
+                            at(field),
                             "a stripe catalog price defines the product; give an ad-hoc item to set it",
                         ));
                     }
                 }
-                require_quantity(item, &base, check);
+                require_quantity(item, index, check);
             }
             LineItemForm::AdHoc => {
                 if item.name.is_none() {
-                    check.invalid.push(FieldProblem::new(format!("{base}/name"), "stripe needs a product name"));
+                    check.invalid.push(FieldProblem::new(at("name"), "stripe needs a product name"));
                 }
                 if item.unit_amount.is_none() {
-                    check.invalid.push(FieldProblem::new(format!("{base}/unit_amount"), "stripe needs a unit amount"));
+                    check.invalid.push(FieldProblem::new(at("unit_amount"), "stripe needs a unit amount"));
                 }
-                require_quantity(item, &base, check);
+                require_quantity(item, index, check);
             }
         }
         // Without line-item metadata only an inline product (ad-hoc item) has metadata to hold them.
@@ -83,7 +85,7 @@ pub fn check(items: &[LineItem], currency: Option<&str>, config: &StripeConfig, 
             for (field, present) in [("sku", item.sku.is_some()), ("external_id", item.external_id.is_some())] {
                 if present {
                     check.unsupported.push(FieldProblem::new(
-                        format!("{base}/{field}"),
+                        at(field),
                         format!(
                             "stripe keeps it in line-item metadata, which needs api_version {ITEM_METADATA_VERSION} or later"
                         ),
@@ -102,43 +104,129 @@ pub fn check(items: &[LineItem], currency: Option<&str>, config: &StripeConfig, 
 
 /// An existing item keeps its price or takes a new inline one; Stripe replaces a price as a
 /// whole, so an inline one needs both a name and an amount.
-fn check_existing(item: &LineItem, base: &str, check: &mut UpdateCheck) {
+fn check_existing(item: &LineItem, index: usize, check: &mut UpdateCheck) {
     if changes_inline_price(item) {
         let detail = "stripe replaces an existing item's price as a whole: give `name` and `unit_amount` together";
         if item.name.is_none() {
-            check.invalid.push(FieldProblem::new(format!("{base}/name"), detail));
+            check.invalid.push(FieldProblem::new(format!("/line_items/{index}/name"), detail));
         }
         if item.unit_amount.is_none() {
-            check.invalid.push(FieldProblem::new(format!("{base}/unit_amount"), detail));
+            check.invalid.push(FieldProblem::new(format!("/line_items/{index}/unit_amount"), detail));
         }
     }
 }
 
-fn require_quantity(item: &LineItem, base: &str, check: &mut UpdateCheck) {
+fn require_quantity(item: &LineItem, index: usize, check: &mut UpdateCheck) {
     if item.quantity.is_none() {
-        check
-            .invalid
-            .push(FieldProblem::new(format!("{base}/quantity"), "stripe needs a quantity for a new line item"));
+        let pointer = format!("/line_items/{index}/quantity");
+        check.invalid.push(FieldProblem::new(pointer, "stripe needs a quantity for a new line item"));
     }
 }
 
-/// The `line_items` array of the update form. `currency` is the unified `currency`, lower case.
-/// A per-item provider option naming a key the unified item set is refused (422).
-pub fn build(items: &[LineItem], currency: Option<&str>, config: &StripeConfig) -> Result<Value, AdapterError> {
+/// The `line_items[…]` pairs of the update form, written straight from the typed items: the
+/// same bytes as encoding the tree [`build_item`] makes (the tests hold them equal), without
+/// building and dropping one. `currency` is the unified `currency`, lower case; unit amounts go
+/// in Stripe's units (`units.rs`: `rules::check` already refused amounts it cannot take
+/// exactly). An item with `provider_options.stripe` goes through the tree, where its options
+/// merge; an option naming a key the unified item set is refused (422), all conflicts at once.
+pub fn encode(items: &[LineItem], currency: Option<&str>, config: &StripeConfig) -> Result<String, AdapterError> {
     let item_metadata = writes_item_metadata(config);
-    let mut conflicts = Vec::new();
-    let mut out = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let mut object = line_item(item, currency, item_metadata);
-        conflicts.extend(merge_item_options(&mut object, item, index, KIND));
-        out.push(Value::Object(object));
+    // About 170 bytes of pairs for an ad-hoc item with a name, sku and external id.
+    let mut pairs = form::Pairs::new("line_items", 192 * items.len());
+    if items.is_empty() {
+        pairs.text(None);
     }
-    if conflicts.is_empty() { Ok(Value::Array(out)) } else { Err(AdapterError::Invalid(conflicts)) }
+    let units = currency.map(units::of);
+    let mut conflicts = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        if item.provider_options.contains_key(KIND) {
+            let mut object = build_item(item, index, currency, units, item_metadata)?;
+            conflicts.extend(merge_item_options(&mut object, item, index, KIND));
+            // Only the client's own options nest deep enough to fail (as in `request.rs`).
+            let encoded = pairs.element(index, |pairs| pairs.json(&Value::Object(object)));
+            encoded
+                .map_err(|e| AdapterError::Invalid(vec![FieldProblem::new("", format!("cannot form-encode: {e}"))]))?;
+        } else {
+            let amount = stripe_amount(item, index, units)?;
+            pairs.element(index, |pairs| write_item(pairs, item, currency, amount, item_metadata));
+        }
+    }
+    if conflicts.is_empty() { Ok(pairs.finish()) } else { Err(AdapterError::Invalid(conflicts)) }
 }
 
-fn line_item(item: &LineItem, currency: Option<&str>, item_metadata: bool) -> Map<String, Value> {
-    // Values are built directly rather than through `json!`, whose `to_value` round trip was a
-    // large share of building 100 items (BENCHMARKS.md).
+/// The item's `price_data[unit_amount]`: in Stripe's units when the currency is known; `None`
+/// for an item without `price_data`.
+fn stripe_amount(item: &LineItem, index: usize, units: Option<CurrencyUnits<'_>>) -> Result<Option<i64>, AdapterError> {
+    if !uses_price_data(item) {
+        return Ok(None);
+    }
+    match (item.unit_amount, units) {
+        (Some(amount), Some(units)) => units.to_provider(amount).map(Some).map_err(|e| {
+            AdapterError::Invalid(vec![FieldProblem::new(format!("/line_items/{index}/unit_amount"), e.to_string())])
+        }),
+        (amount, _) => Ok(amount),
+    }
+}
+
+/// One item's pairs, keys in the sorted order `form::encode` gives the tree of [`build_item`]:
+/// `id`, `metadata`, `price`, `price_data` (`currency`, `product_data` (`images`, `metadata`,
+/// `name`), `unit_amount`), `quantity`; metadata keys `external_id` before `sku`.
+fn write_item(
+    pairs: &mut form::Pairs,
+    item: &LineItem,
+    currency: Option<&str>,
+    amount: Option<i64>,
+    item_metadata: bool,
+) {
+    let has_ids = item.sku.is_some() || item.external_id.is_some();
+    if let Some(id) = &item.id {
+        pairs.nested("id", |pairs| pairs.text(Some(id)));
+    }
+    if item_metadata && has_ids {
+        pairs.nested("metadata", |pairs| write_ids(pairs, item));
+    }
+    if let Some(price) = &item.price {
+        pairs.nested("price", |pairs| pairs.text(Some(price)));
+    }
+    if uses_price_data(item) {
+        pairs.nested("price_data", |pairs| {
+            pairs.nested("currency", |pairs| pairs.text(currency));
+            pairs.nested("product_data", |pairs| {
+                if let Some(image) = &item.image_url {
+                    pairs.nested("images", |pairs| pairs.element(0, |pairs| pairs.text(Some(image))));
+                }
+                if !item_metadata && has_ids {
+                    pairs.nested("metadata", |pairs| write_ids(pairs, item));
+                }
+                pairs.nested("name", |pairs| pairs.text(item.name.as_deref()));
+            });
+            pairs.nested("unit_amount", |pairs| pairs.integer(amount));
+        });
+    }
+    if let Some(quantity) = item.quantity {
+        pairs.nested("quantity", |pairs| pairs.integer(Some(i64::from(quantity))));
+    }
+}
+
+fn write_ids(pairs: &mut form::Pairs, item: &LineItem) {
+    // Sorted: `external_id` < `sku`.
+    if let Some(external_id) = &item.external_id {
+        pairs.nested(response::EXTERNAL_ID_KEY, |pairs| pairs.text(Some(external_id)));
+    }
+    if let Some(sku) = &item.sku {
+        pairs.nested(response::SKU_KEY, |pairs| pairs.text(Some(sku)));
+    }
+}
+
+/// One item as a form object, for an item whose provider options must merge into it.
+fn build_item(
+    item: &LineItem,
+    index: usize,
+    currency: Option<&str>,
+    units: Option<CurrencyUnits<'_>>,
+    item_metadata: bool,
+) -> Result<Map<String, Value>, AdapterError> {
+    let amount = stripe_amount(item, index, units)?;
     let mut out = Map::new();
     if let Some(id) = &item.id {
         out.insert("id".to_owned(), Value::String(id.clone()));
@@ -159,7 +247,7 @@ fn line_item(item: &LineItem, currency: Option<&str>, item_metadata: bool) -> Ma
         let mut price_data = Map::new();
         price_data.insert("currency".to_owned(), text(currency));
         price_data.insert("product_data".to_owned(), Value::Object(product));
-        price_data.insert("unit_amount".to_owned(), item.unit_amount.map_or(Value::Null, Value::from));
+        price_data.insert("unit_amount".to_owned(), amount.map_or(Value::Null, Value::from));
         out.insert("price_data".to_owned(), Value::Object(price_data));
     }
     if item_metadata && !ids.is_empty() {
@@ -168,7 +256,7 @@ fn line_item(item: &LineItem, currency: Option<&str>, item_metadata: bool) -> Ma
     if let Some(quantity) = item.quantity {
         out.insert("quantity".to_owned(), Value::from(quantity));
     }
-    out
+    Ok(out)
 }
 
 /// `{sku, external_id}` as metadata entries (only those set).
@@ -191,6 +279,7 @@ fn text(value: Option<&str>) -> Value {
 mod tests {
     use checkout_provider_interface::contract::InlineSecrets;
     use checkout_provider_interface::{ProviderSetup, UnifiedUpdate};
+    use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
@@ -253,36 +342,111 @@ mod tests {
         assert_eq!(unsupported, ["/line_items/0/name"]);
     }
 
+    /// The items as the tree `build_item` makes, encoded by `form::encode`: what `encode` must
+    /// equal byte for byte.
+    fn through_tree(items: &[LineItem], currency: Option<&str>, config: &StripeConfig) -> Result<String, String> {
+        let item_metadata = writes_item_metadata(config);
+        let mut built = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let units = currency.map(units::of);
+            let mut object = build_item(item, index, currency, units, item_metadata).map_err(|e| e.to_string())?;
+            let conflicts = merge_item_options(&mut object, item, index, KIND);
+            if !conflicts.is_empty() {
+                return Err(AdapterError::Invalid(conflicts).to_string());
+            }
+            built.push(Value::Object(object));
+        }
+        let body = json!({"line_items": built}).as_object().cloned().unwrap_or_default();
+        form::encode(&body).map_err(|e| e.to_string())
+    }
+
+    fn items(body: Value) -> Vec<LineItem> {
+        let update: UnifiedUpdate = serde_json::from_value(body).unwrap_or_else(|e| panic!("{e}"));
+        update.line_items.unwrap_or_default()
+    }
+
+    fn pairs_of(items: &[LineItem], currency: Option<&str>, version: &str) -> String {
+        encode(items, currency, &config(version)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     #[test]
     fn builds_item_metadata_or_product_metadata_by_version() {
-        let update: UnifiedUpdate = serde_json::from_value(json!({"line_items": [
+        let items = items(json!({"line_items": [
             {"id": "li_1", "name": "N", "unit_amount": 5, "sku": "s"},
-            {"name": "x", "unit_amount": 1, "quantity": 1, "external_id": "e"}]}))
-        .unwrap_or_default();
-        let items = update.line_items.unwrap_or_default();
-        let clover = build(&items, Some("usd"), &config(CLOVER)).unwrap_or_default();
-        assert_eq!(clover[0]["id"], "li_1");
-        assert_eq!(clover[0]["metadata"], json!({"sku": "s"}));
-        assert_eq!(clover[0]["price_data"]["product_data"], json!({"name": "N"}));
-        assert_eq!(clover[1]["metadata"], json!({"external_id": "e"}));
-        let basil = build(&items, Some("usd"), &config(BASIL)).unwrap_or_default();
-        assert_eq!(basil[1]["price_data"]["product_data"]["metadata"], json!({"external_id": "e"}));
-        assert!(basil[1].get("metadata").is_none());
+            {"name": "x", "unit_amount": 1, "quantity": 1, "external_id": "e"}]}));
+        assert_eq!(
+            pairs_of(&items, Some("usd"), CLOVER),
+            "line_items[0][id]=li_1&line_items[0][metadata][sku]=s&line_items[0][price_data][currency]=usd\
+             &line_items[0][price_data][product_data][name]=N&line_items[0][price_data][unit_amount]=5\
+             &line_items[1][metadata][external_id]=e&line_items[1][price_data][currency]=usd\
+             &line_items[1][price_data][product_data][name]=x&line_items[1][price_data][unit_amount]=1\
+             &line_items[1][quantity]=1"
+        );
+        let basil = pairs_of(&items[1..], Some("usd"), BASIL);
+        assert!(basil.contains("line_items[0][price_data][product_data][metadata][external_id]=e"), "{basil}");
+        assert!(!basil.contains("line_items[0][metadata]"), "{basil}");
+    }
+
+    #[test]
+    fn amounts_go_in_stripe_units() {
+        let items = items(json!({"line_items": [{"name": "x", "unit_amount": 5, "quantity": 1}]}));
+        assert!(pairs_of(&items, Some("isk"), CLOVER).contains("[unit_amount]=500&"));
+        // Without a currency (refused before dispatch) the amount is left as is.
+        assert!(pairs_of(&items, None, CLOVER).contains("[currency]=&"));
     }
 
     #[test]
     fn item_options_merge_and_conflict() {
-        let update: UnifiedUpdate = serde_json::from_value(json!({"line_items": [
+        let items = items(json!({"line_items": [
             {"id": "li_1", "provider_options": {"stripe": {"adjustable_quantity": {"enabled": true}}, "other": {"id": 1}}},
-            {"id": "li_2", "sku": "s", "provider_options": {"stripe": {"metadata": {"x": "y"}, "quantity": 3}}}]}))
-        .unwrap_or_default();
-        let items = update.line_items.unwrap_or_default();
-        let built = build(&items[..1], None, &config(CLOVER)).unwrap_or_default();
-        assert_eq!(built, json!([{"id": "li_1", "adjustable_quantity": {"enabled": true}}]));
-        let Err(AdapterError::Invalid(problems)) = build(&items, None, &config(CLOVER)) else {
+            {"id": "li_2", "sku": "s", "provider_options": {"stripe": {"metadata": {"x": "y"}, "quantity": 3}}}]}));
+        assert_eq!(
+            pairs_of(&items[..1], None, CLOVER),
+            "line_items[0][adjustable_quantity][enabled]=true&line_items[0][id]=li_1"
+        );
+        let Err(AdapterError::Invalid(problems)) = encode(&items, None, &config(CLOVER)) else {
             panic!("a conflict is refused")
         };
         let pointers: Vec<_> = problems.iter().map(|p| p.pointer.as_str()).collect();
         assert_eq!(pointers, ["/line_items/1/provider_options/stripe/metadata"]);
+    }
+
+    /// Texts drawn from what makes form encoding interesting.
+    fn text() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of(
+            proptest::string::string_regex("[a-z0-9 _.~*'()!$,;:/?@&=+%#\\[\\]\"<>\\x00-\\x1f\\x7fäß€😀-]{0,8}")
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+    }
+
+    fn line_item() -> impl Strategy<Value = LineItem> {
+        let ids = (text(), text(), text(), text(), text(), text());
+        let numbers = (proptest::option::of(any::<u32>()), proptest::option::of(-1_000_000_i64..1_000_000));
+        (ids, numbers).prop_map(|((id, price, name, sku, external_id, image_url), (quantity, unit_amount))| LineItem {
+            id,
+            price,
+            name,
+            sku,
+            external_id,
+            image_url,
+            quantity,
+            unit_amount,
+            ..LineItem::default()
+        })
+    }
+
+    proptest! {
+        /// Every item form, with and without line-item metadata, every currency case: the pairs
+        /// written straight from the items are the encoded tree, byte for byte.
+        #[test]
+        fn writes_the_same_pairs_as_the_encoded_tree(
+            items in prop::collection::vec(line_item(), 0..4),
+            currency in proptest::option::of(prop_oneof![Just("usd"), Just("isk"), Just("kwd"), Just("jpy")]),
+            clover in any::<bool>(),
+        ) {
+            let config = config(if clover { CLOVER } else { BASIL });
+            let direct = encode(&items, currency, &config).map_err(|e| e.to_string());
+            prop_assert_eq!(direct, through_tree(&items, currency, &config));
+        }
     }
 }

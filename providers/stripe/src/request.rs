@@ -1,11 +1,12 @@
 //! Unified update -> `POST /v1/checkout/sessions/{id}` (form body), and the retrieve request.
 //!
 //! The body is first built as nested JSON (so `provider_options.stripe` can be merged with the
-//! shared conflict rule), then encoded in bracket notation by `form::encode`.
+//! shared conflict rule), then encoded in bracket notation by `form::encode_with`; the line
+//! items, most of a large body, are written straight into the form by `line_items::encode`.
 
 use checkout_provider_interface::adapter::merge_provider_options;
 use checkout_provider_interface::{
-    AdapterError, AddressPatch, CheckedUpdate, Context, DetailsPatch, FieldProblem, LineItem, Patch, ProviderRequest,
+    AdapterError, AddressPatch, CheckedUpdate, Context, DetailsPatch, FieldProblem, Patch, ProviderRequest,
     ProviderResponse, ShippingOption, wire,
 };
 use serde_json::{Map, Value, json};
@@ -61,12 +62,16 @@ pub fn build_update(
     if let Some(metadata) = metadata(&update.metadata) {
         body.insert("metadata".to_owned(), metadata);
     }
-    if let Some(items) = &update.line_items {
-        let currency = update.currency.as_deref().map(str::to_ascii_lowercase);
-        let mut built = line_items::build(items, currency.as_deref(), config)?;
-        item_amounts_in_stripe_units(&mut built, items, currency.as_deref())?;
-        body.insert("line_items".to_owned(), built);
-    }
+    // The items are written straight into the form (`line_items::encode`); `null` holds their
+    // place in the body, so a provider option naming `line_items` still conflicts.
+    let items = match &update.line_items {
+        Some(items) => {
+            let currency = update.currency.as_deref().map(str::to_ascii_lowercase);
+            body.insert("line_items".to_owned(), Value::Null);
+            Some(line_items::encode(items, currency.as_deref(), config)?)
+        }
+        None => None,
+    };
     match &update.shipping_options {
         Patch::Absent => {}
         // An empty list offers no rates either; `shipping_options=` is Stripe's "clear".
@@ -90,7 +95,7 @@ pub fn build_update(
     merge_provider_options(&mut body, update, KIND)?;
     expand_session(&mut body)?;
     // Only `provider_options` nest deep enough to fail: the client's own options.
-    let encoded = form::encode(&body)
+    let encoded = form::encode_with(&body, items.as_deref().map(|pairs| ("line_items", pairs)))
         .map_err(|e| AdapterError::Invalid(vec![FieldProblem::new("", format!("cannot form-encode: {e}"))]))?;
 
     // `Idempotency-Key` is minted per attempt (`idempotency::attempt_key`), not built here.
@@ -174,26 +179,6 @@ fn shipping_option(
         }
     }
     Ok(json!({ "shipping_rate_data": data }))
-}
-
-/// `price_data[unit_amount]` in Stripe's units (`units.rs`): the unified amount is ISO 4217
-/// minor units. `rules::check` already refused amounts Stripe cannot take exactly.
-fn item_amounts_in_stripe_units(
-    built: &mut Value,
-    items: &[LineItem],
-    currency: Option<&str>,
-) -> Result<(), AdapterError> {
-    let (Some(currency), Some(built)) = (currency, built.as_array_mut()) else { return Ok(()) };
-    for (index, (item, object)) in items.iter().zip(built.iter_mut()).enumerate() {
-        let (Some(amount), Some(slot)) = (item.unit_amount, object.pointer_mut("/price_data/unit_amount")) else {
-            continue;
-        };
-        let converted = units::to_stripe(currency, amount).map_err(|e| {
-            AdapterError::Invalid(vec![FieldProblem::new(format!("/line_items/{index}/unit_amount"), e.to_string())])
-        })?;
-        *slot = Value::from(converted);
-    }
-    Ok(())
 }
 
 /// Stripe replaces the collected shipping details as a whole and requires `name`,

@@ -46,11 +46,40 @@ struct WireSession {
 }
 
 /// An id, or the object itself when the request expanded it.
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum Expandable<T> {
     Id(String),
     Object(T),
+}
+
+/// Decided by the JSON token (a string or an object) and read in one pass. `#[serde(untagged)]`
+/// would first copy the whole object into a buffer of owned values to try each variant on it:
+/// with 100 expanded prices and products, a quarter of parsing the answer (BENCHMARKS.md).
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Expandable<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdOrObject<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for IdOrObject<T> {
+            type Value = Expandable<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an id or an expanded object")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, id: &str) -> Result<Self::Value, E> {
+                Ok(Expandable::Id(id.to_owned()))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, id: String) -> Result<Self::Value, E> {
+                Ok(Expandable::Id(id))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Expandable::Object)
+            }
+        }
+
+        deserializer.deserialize_any(IdOrObject(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -425,3 +454,29 @@ pub fn current_shipping_details(response: &ProviderResponse) -> Result<Map<Strin
 }
 
 const ADDRESS_FIELDS: [&str; 6] = ["line1", "line2", "city", "state", "postal_code", "country"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Named {
+        name: Option<String>,
+    }
+
+    fn expandable(json: &str) -> Result<Expandable<Named>, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_expandable_is_an_id_or_the_object() {
+        assert!(matches!(expandable(r#""prod_1""#), Ok(Expandable::Id(id)) if id == "prod_1"));
+        assert!(matches!(expandable(r#""prod_\u0031""#), Ok(Expandable::Id(id)) if id == "prod_1"));
+        let object = expandable(r#"{"id": "prod_1", "name": "Strap", "images": [], "metadata": {"a": "b"}}"#);
+        assert!(matches!(object, Ok(Expandable::Object(Named { name: Some(name) })) if name == "Strap"));
+        for other in ["1", "[]", "true"] {
+            let refused = expandable(other).err().unwrap_or_default();
+            assert!(refused.contains("expected an id or an expanded object"), "{other}: {refused}");
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! `line_items.rs`.
 
 use checkout_provider_interface::capability::{UpdateCheck, escape_pointer};
+use checkout_provider_interface::money::CurrencyUnits;
 use checkout_provider_interface::{AddressPatch, DetailsPatch, FieldProblem, Patch, ShippingOption, UnifiedUpdate};
 
 use crate::config::StripeConfig;
@@ -36,20 +37,23 @@ pub fn check(update: &UnifiedUpdate, config: &StripeConfig) -> UpdateCheck {
 /// without a currency are refused elsewhere (`currency` is required for them).
 fn check_units(update: &UnifiedUpdate, check: &mut UpdateCheck) {
     let session_currency = update.currency.as_deref();
-    let items = update.line_items.iter().flatten().enumerate();
-    let item_amounts = items.filter_map(|(index, item)| {
-        let amount = item.unit_amount.filter(|_| line_items::uses_price_data(item))?;
-        Some((format!("/line_items/{index}/unit_amount"), session_currency, amount))
-    });
-    let options = update.shipping_options.value().into_iter().flatten().enumerate();
-    let option_amounts = options.filter_map(|(index, option)| {
-        let amount = option.amount.filter(|_| option.shipping_rate.is_none())?;
-        Some((format!("/shipping_options/{index}/amount"), option.currency.as_deref().or(session_currency), amount))
-    });
-    for (pointer, currency, amount) in item_amounts.chain(option_amounts) {
-        let Some(currency) = currency else { continue };
-        if let Err(error) = units::to_stripe(currency, amount) {
-            check.invalid.push(FieldProblem::new(pointer, error.to_string()));
+    let session_units = session_currency.map(units::of);
+    // Pointers are built only for the amounts refused: most are fine.
+    let mut refuse = |units: Option<CurrencyUnits<'_>>, amount: i64, pointer: &dyn Fn() -> String| {
+        let Some(units) = units else { return };
+        if let Err(error) = units.to_provider(amount) {
+            check.invalid.push(FieldProblem::new(pointer(), error.to_string()));
+        }
+    };
+    for (index, item) in update.line_items.iter().flatten().enumerate() {
+        if let Some(amount) = item.unit_amount.filter(|_| line_items::uses_price_data(item)) {
+            refuse(session_units, amount, &|| format!("/line_items/{index}/unit_amount"));
+        }
+    }
+    for (index, option) in update.shipping_options.value().into_iter().flatten().enumerate() {
+        if let Some(amount) = option.amount.filter(|_| option.shipping_rate.is_none()) {
+            let units = option.currency.as_deref().map(units::of).or(session_units);
+            refuse(units, amount, &|| format!("/shipping_options/{index}/amount"));
         }
     }
 }
@@ -74,13 +78,13 @@ const SHIPPING_NAME_MAX: usize = 255;
 fn check_metadata(update: &UnifiedUpdate, check: &mut UpdateCheck) {
     let Patch::Set(map) = &update.metadata else { return };
     for (key, value) in map {
-        let pointer = format!("/metadata/{}", escape_pointer(key));
+        let pointer = || format!("/metadata/{}", escape_pointer(key));
         if key.contains('[') || key.contains(']') {
-            check.invalid.push(FieldProblem::new(pointer, "stripe metadata keys cannot contain square brackets"));
+            check.invalid.push(FieldProblem::new(pointer(), "stripe metadata keys cannot contain square brackets"));
         } else if value.as_deref() == Some("") {
             // Stripe reads an empty value as "remove this key": storing "" is impossible.
             check.invalid.push(FieldProblem::new(
-                pointer,
+                pointer(),
                 "stripe cannot store an empty metadata value (it means removal); send null to remove the key",
             ));
         }

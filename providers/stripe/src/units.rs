@@ -11,7 +11,7 @@
 //! - BHD JOD KWD OMR TND: three decimals as in ISO 4217, but "the least-significant (last) digit
 //!   [must] be 0".
 
-use checkout_provider_interface::money::{ProviderUnits, UnitError, UnitRule};
+use checkout_provider_interface::money::{CurrencyUnits, ProviderUnits, UnitError, UnitRule};
 use checkout_provider_interface::{UnifiedSession, Warning};
 
 use crate::KIND;
@@ -34,12 +34,19 @@ pub fn to_stripe(currency: &str, amount: i64) -> Result<i64, UnitError> {
     UNITS.to_provider(currency, amount)
 }
 
+/// Stripe's units of one currency, looked up once for the many amounts of a request or answer
+/// (`CurrencyUnits::to_provider` is [`to_stripe`]).
+pub fn of(currency: &str) -> CurrencyUnits<'_> {
+    UNITS.currency(currency)
+}
+
 /// Every amount of a session mapped from Stripe's answer, in unified units: the session's own
 /// amounts and line items in the session currency, each shipping option in its own currency.
 /// An amount with no exact unified value becomes null with an `amount_not_convertible` warning.
 pub fn session_to_unified(session: &mut UnifiedSession) {
     let currency = session.currency.clone();
-    let currency = currency.as_deref();
+    // The session currency's units are looked up once for all its amounts.
+    let session_units = currency.as_deref().map(of);
     let mut reader = Reader { warnings: &mut session.warnings };
     let amounts = &mut session.amounts;
     for (name, amount) in [
@@ -49,15 +56,20 @@ pub fn session_to_unified(session: &mut UnifiedSession) {
         ("shipping", &mut amounts.shipping),
         ("total", &mut amounts.total),
     ] {
-        *amount = reader.amount(currency, *amount, &format!("/amounts/{name}"));
+        *amount = reader.amount(session_units, *amount, || format!("/amounts/{name}"));
     }
     for (index, item) in session.line_items.iter_mut().flatten().enumerate() {
-        item.unit_amount = reader.amount(currency, item.unit_amount, &format!("/line_items/{index}/unit_amount"));
-        item.amount_total = reader.amount(currency, item.amount_total, &format!("/line_items/{index}/amount_total"));
+        item.unit_amount =
+            reader.amount(session_units, item.unit_amount, || format!("/line_items/{index}/unit_amount"));
+        item.amount_total =
+            reader.amount(session_units, item.amount_total, || format!("/line_items/{index}/amount_total"));
     }
     for (index, option) in session.shipping.iter_mut().flat_map(|s| s.options.iter_mut()).enumerate() {
-        let pointer = format!("/shipping/options/{index}/amount");
-        option.amount = reader.amount(option.currency.as_deref().or(currency), option.amount, &pointer);
+        let units = match option.currency.as_deref() {
+            Some(code) => Some(of(code)),
+            None => session_units,
+        };
+        option.amount = reader.amount(units, option.amount, || format!("/shipping/options/{index}/amount"));
     }
 }
 
@@ -68,22 +80,31 @@ pub struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// `amount` (in `currency`, Stripe's units) in unified units; `None` with a warning naming
+    /// `amount` (in Stripe's units of `currency`) in unified units; `None` with a warning naming
     /// `pointer` when it has no exact value. Without a currency, the amount is taken as is.
-    pub fn amount(&mut self, currency: Option<&str>, amount: Option<i64>, pointer: &str) -> Option<i64> {
+    /// The pointer is only written out for a warning (a session has hundreds of amounts).
+    pub fn amount(
+        &mut self,
+        currency: Option<CurrencyUnits<'_>>,
+        amount: Option<i64>,
+        pointer: impl FnOnce() -> String,
+    ) -> Option<i64> {
         let (Some(currency), Some(amount)) = (currency, amount) else { return amount };
-        match UNITS.from_provider(currency, amount) {
+        match currency.from_provider(amount) {
             Ok(unified) => Some(unified),
             Err(error) => {
-                let currency = currency.to_ascii_uppercase();
-                let why = match error {
-                    UnitError::NotRepresentable { .. } => "has no exact value in ISO 4217 minor units",
-                    UnitError::Overflow { .. } => "overflows when converted to ISO 4217 minor units",
+                let (code, why) = match &error {
+                    UnitError::NotRepresentable { currency, .. } => {
+                        (currency, "has no exact value in ISO 4217 minor units")
+                    }
+                    UnitError::Overflow { currency, .. } => {
+                        (currency, "overflows when converted to ISO 4217 minor units")
+                    }
                 };
                 self.warnings.push(Warning {
                     code: "amount_not_convertible".to_owned(),
-                    pointer: Some(pointer.to_owned()),
-                    detail: format!("stripe's {currency} amount {amount} {why}; shown as null"),
+                    pointer: Some(pointer()),
+                    detail: format!("stripe's {code} amount {amount} {why}; shown as null"),
                 });
                 None
             }
@@ -121,11 +142,17 @@ mod tests {
     fn inexact_amounts_read_as_null_with_a_warning() {
         let mut warnings = Vec::new();
         let mut reader = Reader { warnings: &mut warnings };
-        assert_eq!(reader.amount(Some("isk"), Some(550), "/amounts/total"), None);
-        assert_eq!(reader.amount(Some("isk"), Some(500), "/amounts/total"), Some(5));
-        assert_eq!(reader.amount(None, Some(550), "/amounts/total"), Some(550));
-        assert_eq!(reader.amount(Some("isk"), None, "/amounts/total"), None);
+        let total = || "/amounts/total".to_owned();
+        let isk = Some(UNITS.currency("isk"));
+        assert_eq!(reader.amount(isk, Some(550), total), None);
+        assert_eq!(reader.amount(isk, Some(500), total), Some(5));
+        assert_eq!(reader.amount(None, Some(550), total), Some(550));
+        assert_eq!(reader.amount(isk, None, total), None);
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].pointer.as_deref(), Some("/amounts/total"));
+        assert_eq!(
+            warnings[0].detail,
+            "stripe's ISK amount 550 has no exact value in ISO 4217 minor units; shown as null"
+        );
     }
 }
