@@ -61,6 +61,11 @@ pub fn token_fetch(outcome: &'static str) {
     metrics::counter!("gateway_provider_token_fetches_total", "outcome" => outcome).increment(1);
 }
 
+/// One problem answer, by its stable error code (a bounded set: `errors::ErrorCode::ALL`).
+pub fn error(code: &'static str) {
+    metrics::counter!("gateway_errors_total", "code" => code).increment(1);
+}
+
 pub fn retry(provider: &str) {
     metrics::counter!("gateway_provider_retries_total", "provider" => provider.to_owned()).increment(1);
 }

@@ -293,6 +293,7 @@ impl ApiError {
     pub fn log(&self) {
         let code = self.code().as_str();
         crate::telemetry::trace::record_error_code(code);
+        crate::metrics::error(code);
         match self {
             Self::Internal { what, cause } => match cause {
                 Some(cause) => tracing::error!(code, detail = %what, cause = %chain(cause.as_ref()), "request failed"),
