@@ -52,6 +52,8 @@ struct Floor {
     state: Arc<AppState>,
     provider: Arc<Provider>,
     client: Client<HttpConnector, Full<Bytes>>,
+    /// Calls in flight at once, as the gateway's `max_connections` bounds them.
+    calls: Arc<tokio::sync::Semaphore>,
 }
 
 #[tokio::main]
@@ -69,7 +71,8 @@ async fn main() -> anyhow::Result<()> {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(args.connections).build(connector);
-    let floor = Arc::new(Floor { state, provider, client });
+    let calls = Arc::new(tokio::sync::Semaphore::new(args.connections));
+    let floor = Arc::new(Floor { state, provider, client, calls });
     let listener = TcpListener::bind(&args.listen).await?;
     println!("floor listening on {}", listener.local_addr()?);
     loop {
@@ -112,8 +115,10 @@ impl Floor {
         let uri: http::Uri = format!("{}{path}", self.provider.base_url).parse()?;
         let mut outgoing = http::Request::builder().method(parts.method).uri(uri).body(Full::new(Bytes::from(body)))?;
         *outgoing.headers_mut() = parts.headers;
+        let call = self.calls.acquire().await?;
         let (parts, body) = self.client.request(outgoing).await?.into_parts();
         let answer = http::Response::from_parts(parts, body.collect().await?.to_bytes().to_vec());
+        drop(call);
         let session = adapter.parse_session(&answer, &ctx)?;
         Ok(Bytes::from(serde_json::to_vec(&session)?))
     }

@@ -12,7 +12,8 @@
 # RSS_CONNECTIONS=1000 LOGS=on (per-request logs on both proxies, as in production; off to
 # compare without them) KEEP_WORK=1 (keep the temp dir with configs and logs)
 # GATEWAY_PRELOAD=/path/lib.so (LD_PRELOAD for the gateway only, e.g. another malloc)
-# PEER=off (leave the nginx+Lua peer out, e.g. when ../shared/bench is not checked out).
+# PEER=off (leave the nginx+Lua peer out, e.g. when ../shared/bench is not checked out)
+# FLOOR=off (leave the floor out: bench/floor.rs, the gateway's JSON work alone behind hyper).
 #
 # 1. An nginx upstream answers every path with a canned Stripe checkout.session (the stripe
 #    contract case 03 answer: 4 expanded line items, ~5 KB).
@@ -27,6 +28,8 @@
 #    with a body both translate completely (bench/update-peer.json: metadata set/unset and two
 #    shipping options; the peer ignores line items), alternating in the same rounds: requests/s,
 #    CPU per request and the gateway/peer ratio.
+# 7. The floor (bench/floor.rs, same config, same bound of 64 provider calls) with the harness
+#    body in the same rounds, and its peak RSS after RSS_CONNECTIONS connections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -39,6 +42,7 @@ RATE=${RATE:-500}
 RSS_CONNECTIONS=${RSS_CONNECTIONS:-1000}
 LOGS=${LOGS:-on}
 PEER=${PEER:-on}
+FLOOR=${FLOOR:-on}
 for knob in ROUNDS DURATION CONNECTIONS THREADS RATE RSS_CONNECTIONS; do
   [[ ${!knob} =~ ^[1-9][0-9]*$ ]] || { echo "$knob must be a positive integer" >&2; exit 2; }
 done
@@ -72,10 +76,11 @@ fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 echo "== building the gateway and the fixed-rate client (release)"
-cargo build --release --quiet --bin checkout-gateway --example fixed-rate
+cargo build --release --quiet --bin checkout-gateway --example fixed-rate --example floor
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
 GATEWAY=$TARGET_DIR/release/checkout-gateway
 FIXED_RATE=$TARGET_DIR/release/examples/fixed-rate
+FLOOR_BIN=$TARGET_DIR/release/examples/floor
 
 # --- workspace and cleanup ----------------------------------------------------------------
 WORK=$(mktemp -d -t checkout-load.XXXXXX)
@@ -118,6 +123,7 @@ UPSTREAM_PORT=$(free_port)
 PROXY_PORT=$(free_port)
 GATEWAY_PORT=$(free_port)
 PEER_PORT=$(free_port)
+FLOOR_PORT=$(free_port)
 
 # --- upstream (static nginx) --------------------------------------------------------------
 mkdir -p "$WORK/upstream/www" "$WORK/proxy"
@@ -227,6 +233,8 @@ base_url = "http://127.0.0.1:$UPSTREAM_PORT"
 allow_insecure_http = true
 api_key = { value = "$STRIPE_KEY" }
 api_version = "2025-03-31.basil"
+# The default bound, stated: the floor gets the same one (--connections 64).
+max_connections = 64
 
 [tenants.bench]
 api_key_sha256 = "$(printf '%s' "$TENANT_KEY" | "$GATEWAY" hash-key)"
@@ -249,10 +257,17 @@ if [[ $LOGS == on ]]; then GATEWAY_LOG=info; else GATEWAY_LOG=warn; fi
 RUST_LOG=$GATEWAY_LOG LD_PRELOAD=${GATEWAY_PRELOAD:-} "$GATEWAY" serve --config "$WORK/gateway.toml" >"$WORK/gateway.log" 2>&1 &
 PIDS+=($!)
 GATEWAY_PID=$!
+FLOOR_PID=
+if [[ $FLOOR == on ]]; then
+  "$FLOOR_BIN" --config "$WORK/gateway.toml" --provider stripe --listen "127.0.0.1:$FLOOR_PORT" --connections 64 >"$WORK/floor.log" 2>&1 &
+  PIDS+=($!)
+  FLOOR_PID=$!
+fi
 wait_port "$UPSTREAM_PORT"
 wait_port "$PROXY_PORT"
 wait_port "$GATEWAY_PORT"
 [[ $PEER == off ]] || wait_port "$PEER_PORT"
+[[ $FLOOR == off ]] || wait_port "$FLOOR_PORT"
 
 # --- the two equivalent requests ------------------------------------------------------------
 BODY=$ROOT/bench/update-1k.json
@@ -261,6 +276,7 @@ jq -j '.requests[-1].body' "$WORK/translated.json" >"$WORK/provider-body.txt"
 PROVIDER_PATH=$(jq -r '.requests[-1].path' "$WORK/translated.json")
 GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT/v1/checkout/sessions/$SESSION"
 PEER_URL="http://127.0.0.1:$PEER_PORT/v1/checkout/sessions/$SESSION"
+FLOOR_URL="http://127.0.0.1:$FLOOR_PORT/v1/checkout/sessions/$SESSION"
 PEER_BODY=$ROOT/bench/update-peer.json
 PROXY_URL="http://127.0.0.1:$PROXY_PORT$PROVIDER_PATH"
 DIRECT_URL="http://127.0.0.1:$UPSTREAM_PORT$PROVIDER_PATH"
@@ -287,6 +303,10 @@ status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
   { echo "the gateway did not answer 200:" >&2; tail -5 "$WORK/gateway.log" >&2; exit 1; }
 [[ $(status -X POST -H "${PROVIDER_HEADERS[0]}" --data-binary "@$WORK/provider-body.txt" "$PROXY_URL") == 200 ]] ||
   { echo "nginx did not answer 200" >&2; exit 1; }
+if [[ $FLOOR == on ]]; then
+  [[ $(status -X PATCH -H "${GATEWAY_HEADERS[1]}" --data-binary "@$BODY" "$FLOOR_URL") == 200 ]] ||
+    { echo "the floor did not answer 200:" >&2; tail -5 "$WORK/floor.log" >&2; exit 1; }
+fi
 if [[ $PEER == on ]]; then
   [[ $(status -X PATCH -H "${GATEWAY_HEADERS[0]}" -H "${GATEWAY_HEADERS[1]}" --data-binary "@$PEER_BODY" "$GATEWAY_URL") == 200 ]] ||
     { echo "the gateway did not answer 200 to the peer's body" >&2; exit 1; }
@@ -342,9 +362,10 @@ echo "== warm-up"
 run_wrk gateway "$GATEWAY_URL" "$WORK/gateway.lua" "$CONNECTIONS" 3 "$GATEWAY_PID" >/dev/null
 run_wrk nginx "$PROXY_URL" "$WORK/provider.lua" "$CONNECTIONS" 3 "$PROXY_MASTER" >/dev/null
 [[ $PEER == off ]] || run_wrk peer "$PEER_URL" "$WORK/peer-body.lua" "$CONNECTIONS" 3 "$PEER_MASTER" >/dev/null
+[[ $FLOOR == off ]] || run_wrk floor "$FLOOR_URL" "$WORK/gateway.lua" "$CONNECTIONS" 3 "$FLOOR_PID" >/dev/null
 
 echo "== throughput (alternating; rps p50_us p99_us cpu_us/request)"
-declare -a G_RPS G_P50 G_P99 G_CPU N_RPS N_P50 N_P99 N_CPU GP_RPS GP_P50 GP_P99 GP_CPU P_RPS P_P50 P_P99 P_CPU
+declare -a G_RPS G_P50 G_P99 G_CPU N_RPS N_P50 N_P99 N_CPU GP_RPS GP_P50 GP_P99 GP_CPU P_RPS P_P50 P_P99 P_CPU F_RPS F_CPU
 for round in $(seq 1 "$ROUNDS"); do
   line=$(run_wrk gateway "$GATEWAY_URL" "$WORK/gateway.lua" "$CONNECTIONS" "$DURATION" "$GATEWAY_PID")
   read -r rps p50 p99 cpu <<<"$line"
@@ -354,6 +375,12 @@ for round in $(seq 1 "$ROUNDS"); do
   read -r rps p50 p99 cpu <<<"$line"
   N_RPS+=("$rps") N_P50+=("$p50") N_P99+=("$p99") N_CPU+=("$cpu")
   echo "round $round nginx:   $rps $p50 $p99 $cpu"
+  if [[ $FLOOR == on ]]; then
+    line=$(run_wrk floor "$FLOOR_URL" "$WORK/gateway.lua" "$CONNECTIONS" "$DURATION" "$FLOOR_PID")
+    read -r rps p50 p99 cpu <<<"$line"
+    F_RPS+=("$rps") F_CPU+=("$cpu")
+    echo "round $round floor:   $rps $p50 $p99 $cpu"
+  fi
   [[ $PEER == on ]] || continue
   line=$(run_wrk gateway "$GATEWAY_URL" "$WORK/peer-body.lua" "$CONNECTIONS" "$DURATION" "$GATEWAY_PID")
   read -r rps p50 p99 cpu <<<"$line"
@@ -373,6 +400,11 @@ hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$GATEWAY_PID/status")
 rss_after=$(awk '/VmRSS/ { print $2 }' "/proc/$GATEWAY_PID/status")
 echo "gateway at $RSS_CONNECTIONS connections: $rss_rps req/s, p50 ${rss_p50}us, p99 ${rss_p99}us"
 echo "gateway RSS: ${rss_before} KiB before, peak (VmHWM) ${hwm} KiB, ${rss_after} KiB after"
+if [[ $FLOOR == on ]]; then
+  run_wrk floor "$FLOOR_URL" "$WORK/gateway.lua" "$RSS_CONNECTIONS" "$DURATION" "$FLOOR_PID" >/dev/null
+  floor_hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$FLOOR_PID/status")
+  echo "floor peak RSS (VmHWM) after $RSS_CONNECTIONS connections: ${floor_hwm} KiB"
+fi
 
 echo "== fixed rate $RATE req/s (p50_us p99_us), alternating"
 fixed() { # URL METHOD BODY HEADER...
@@ -410,6 +442,10 @@ printf '%-30s %12s %12s\n' "p50 latency (us)" "$(med "${G_P50[@]}")" "$(med "${N
 printf '%-30s %12s %12s\n' "p99 latency (us)" "$(med "${G_P99[@]}")" "$(med "${N_P99[@]}")"
 printf '%-30s %12s %12s\n' "proxy CPU per request (us)" "$(med "${G_CPU[@]}")" "$(med "${N_CPU[@]}")"
 echo "gateway peak RSS (VmHWM) after $RSS_CONNECTIONS connections: $((hwm / 1024)) MiB ($hwm KiB)"
+if [[ $FLOOR == on ]]; then
+  f_rps=$(med "${F_RPS[@]}")
+  echo "floor (JSON work alone): $f_rps req/s ($(awk -v f="$f_rps" -v n="$n_rps" 'BEGIN { printf "%.2f", f / n }') of nginx), CPU $(med "${F_CPU[@]}") us/request, peak RSS $((floor_hwm / 1024)) MiB"
+fi
 echo "fixed $RATE req/s, direct to upstream: p50 ${d50}us p99 ${d99}us"
 echo "  through the gateway: p50 ${fg50}us p99 ${fg99}us; added p50 $(awk -v a="$fg50" -v b="$d50" 'BEGIN { print a - b }')us p99 $(awk -v a="$fg99" -v b="$d99" 'BEGIN { print a - b }')us"
 echo "  through nginx:       p50 ${fn50}us p99 ${fn99}us; added p50 $(awk -v a="$fn50" -v b="$d50" 'BEGIN { print a - b }')us p99 $(awk -v a="$fn99" -v b="$d99" 'BEGIN { print a - b }')us"

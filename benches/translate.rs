@@ -1,7 +1,8 @@
 //! Translation cost per adapter: unified request → provider request (typing the unified JSON,
 //! the capability check and `build_update`), provider response → unified session
 //! (`parse_session`), and both together, for a metadata-only update and for 100 line items.
-//! Stripe also runs 1/10/100 items to show the cost is linear. Run: `cargo bench --bench translate`.
+//! Stripe also runs 1/10/100 items to show the cost is linear; Mattilda with a private key also
+//! times the headers of one attempt (a freshly signed ES512 JWT). Run: `cargo bench --bench translate`.
 #![allow(clippy::expect_used, clippy::panic, reason = "a benchmark with a broken fixture must stop loudly")]
 
 mod support;
@@ -142,11 +143,36 @@ fn bench_attempt_headers(c: &mut Criterion<ThreadCpu>, group: &str, name: &str, 
     group.finish();
 }
 
+/// The core asks every successful answer whether it needs a follow-up read (Stripe: a first
+/// page of line items); with nothing to follow up, as here, that is all it costs.
+fn bench_follow_up(c: &mut Criterion<ThreadCpu>, group: &str, name: &str, fixture: &Fixture) {
+    let follow_up = || fixture.adapter.follow_up(&fixture.response, &fixture.ctx).expect("follow-up decision");
+    assert!(follow_up().is_none(), "the fixture's answer lists every item");
+    let mut group = c.benchmark_group(format!("translate/{group}"));
+    group.bench_function(format!("{name}/follow_up"), |b| b.iter(|| black_box(follow_up())));
+    group.finish();
+}
+
+/// What no serde_json-based parse of the answer can beat: the same checks and scan the
+/// response side starts with (UTF-8 once, then every token of the body), with nothing kept.
+fn bench_scan_floor(c: &mut Criterion<ThreadCpu>, group: &str, name: &str, fixture: &Fixture) {
+    let scan = || {
+        let text = std::str::from_utf8(fixture.response.body()).expect("UTF-8 answer");
+        serde_json::from_str::<serde::de::IgnoredAny>(text).expect("JSON answer")
+    };
+    let mut group = c.benchmark_group(format!("translate/{group}"));
+    group.bench_function(format!("{name}/scan_floor"), |b| b.iter(|| black_box(scan())));
+    group.finish();
+}
+
 fn adapters(c: &mut Criterion<ThreadCpu>) {
     let stripe = "stripe";
     let metadata = "01-metadata-set-and-remove.json";
     bench_fixture(c, stripe, "metadata", &small(stripe, metadata, metadata));
-    bench_fixture(c, stripe, "items_100", &stripe_items(100));
+    let items = stripe_items(100);
+    bench_fixture(c, stripe, "items_100", &items);
+    bench_follow_up(c, stripe, "items_100", &items);
+    bench_scan_floor(c, stripe, "items_100", &items);
     bench_fixture(c, stripe, "items_100_unexpanded", &stripe_items_unexpanded(100));
     bench_fixture(c, stripe, "load_1k", &stripe_load_body());
 

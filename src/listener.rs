@@ -46,6 +46,9 @@ pub async fn serve(
                 continue;
             }
         };
+        // Answers go out at once, as nginx's `tcp_nodelay` has it: a response written in more
+        // than one segment must not wait for the client's delayed ACK.
+        let _ = stream.set_nodelay(true);
         let (max_connections, header_read_timeout) = {
             let state = gateway.current();
             (state.config.server.max_connections, state.config.server.header_read_timeout)

@@ -3,6 +3,7 @@
 //! OpenTelemetry traces over OTLP/HTTP (`otel`), continuing the client's W3C trace context and
 //! passing it on to providers (`trace`).
 
+mod log_writer;
 mod otel;
 pub mod trace;
 
@@ -31,12 +32,19 @@ pub fn init(format: LogFormat, traces: Option<&TelemetryConfig>) -> Result<Telem
     Ok(if installed { telemetry.installed() } else { telemetry })
 }
 
+/// Wait (up to two seconds) until every log line so far is written: the lines go to stdout from
+/// a writer thread of their own ([`log_writer`]), which exiting would cut short.
+pub fn flush_logs() {
+    log_writer::flush(std::time::Duration::from_secs(2));
+}
+
 /// The log lines' formatter and writer.
 fn log_layer(format: LogFormat) -> Box<dyn Layer<Registry> + Send + Sync> {
     // Colour codes only for a terminal: in a log file or pipe they are noise, and writing them
     // cost more than a tenth of the log line.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let layer = tracing_subscriber::fmt::layer().with_target(false).with_ansi(ansi);
+    let layer =
+        tracing_subscriber::fmt::layer().with_target(false).with_ansi(ansi).with_writer(log_writer::NonBlockingStdout);
     match format {
         LogFormat::Text => layer.boxed(),
         LogFormat::Json => layer.json().with_current_span(true).with_span_list(false).boxed(),

@@ -97,13 +97,9 @@ fn the_example_config_documents_a_valid_config() {
     let root = env!("CARGO_MANIFEST_DIR");
     let example = std::fs::read_to_string(format!("{root}/config/gateway.example.toml")).expect("example config");
     let mut text = example.clone();
-    for name in [
-        "STRIPE_SECRET_KEY",
-        "PAYPERCUT_SECRET_KEY",
-        "SPEED_SECRET_KEY",
-        "PAYPAL_CLIENT_ID",
-        "PAYPAL_CLIENT_SECRET",
-    ] {
+    for name in
+        ["STRIPE_SECRET_KEY", "PAYPERCUT_SECRET_KEY", "SPEED_SECRET_KEY", "PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET"]
+    {
         let reference = format!("{{ env = \"{name}\" }}");
         assert!(text.contains(&reference), "the example refers to {name}");
         text = text.replace(&reference, &format!("{{ value = \"sk_test_{}\" }}", name.to_lowercase()));

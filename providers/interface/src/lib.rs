@@ -27,8 +27,8 @@ pub mod unified;
 pub mod wire;
 
 pub use adapter::{
-    Access, Adapter, BuildSimulator, Context, CurrentState, ProviderFactory, ProviderSetup, SessionIdFormat, for_attempt,
-    merge_item_options,
+    Access, Adapter, BuildSimulator, Context, CurrentState, ProviderFactory, ProviderSetup, SessionIdFormat,
+    for_attempt, merge_item_options,
 };
 pub use capability::{Capabilities, CheckedUpdate, Feature, FeatureUse, IdempotencyMode, Support};
 pub use error::{

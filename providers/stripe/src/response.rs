@@ -261,8 +261,29 @@ pub fn line_items_cut_short(response: &ProviderResponse) -> bool {
         #[serde(default)]
         has_more: bool,
     }
-    let probe: Option<Probe> = serde_json::from_slice(response.body()).ok();
+    // Not UTF-8 is not JSON: nothing to follow up.
+    let Ok(text) = std::str::from_utf8(response.body()) else { return false };
+    // Most answers say `has_more: false`: a text search settles those without parsing the whole
+    // answer a second time (80 KB for 100 expanded items), and only a possible `true` is parsed.
+    if !may_say_has_more(text) {
+        return false;
+    }
+    let probe: Option<Probe> = serde_json::from_str(text).ok();
     probe.and_then(|p| p.line_items).is_some_and(|list| list.has_more)
+}
+
+/// Whether the JSON `text` may hold a `has_more` member that is `true`: a `"has_more"` followed by
+/// `:` and `true` (JSON whitespace allowed between), or a `\u` escape anywhere, which could spell
+/// the key another way. `false` is certain; `true` only means "parse to know".
+fn may_say_has_more(text: &str) -> bool {
+    if text.contains("\\u") {
+        return true;
+    }
+    let whitespace = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    text.match_indices("\"has_more\"").any(|(at, key)| {
+        let after_key = text[at + key.len()..].trim_start_matches(whitespace);
+        after_key.strip_prefix(':').is_some_and(|value| value.trim_start_matches(whitespace).starts_with("true"))
+    })
 }
 
 /// Straight from the text into the wire structs: the fields the gateway does not map are
@@ -466,6 +487,35 @@ mod tests {
 
     fn expandable(json: &str) -> Result<Expandable<Named>, String> {
         serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+
+    fn cut_short(body: &str) -> bool {
+        let response = http::Response::builder().status(200).body(body.as_bytes().to_vec());
+        line_items_cut_short(&response.unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    #[test]
+    fn only_a_true_has_more_of_the_line_items_is_cut_short() {
+        let cases = [
+            (r#"{"id": "cs_1", "line_items": {"data": [], "has_more": true}}"#, true),
+            ("{\"line_items\":{\"has_more\"\n :\t true}}", true),
+            // The key spelled with an escape is still the key.
+            (r#"{"line_items": {"has\u005fmore": true}}"#, true),
+            (r#"{"id": "cs_1", "line_items": {"data": [], "has_more": false}}"#, false),
+            (r#"{"id": "cs_1"}"#, false),
+            // `has_more` elsewhere, or only in a text, is not the items' own.
+            (r#"{"shipping_options": {"has_more": true}, "line_items": {"has_more": false}}"#, false),
+            (r#"{"metadata": {"note": "\"has_more\": true"}, "line_items": {"has_more": false}}"#, false),
+            (r#"{"metadata": {"has_more": "true"}}"#, false),
+            ("not json \"has_more\": true", false),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(cut_short(body), expected, "{body}");
+        }
+        // The text search never says no where the parse would say yes.
+        for (body, expected) in cases {
+            assert!(may_say_has_more(body) || !expected, "{body}");
+        }
     }
 
     #[test]
