@@ -10,10 +10,13 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use checkout_provider_interface::{FailureClass, FieldProblem, Patch, ProviderFailure, UnifiedUpdate};
+use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 
 use crate::config::{Provider, Tenant};
+use crate::dispatch::stream::{AnswerBodyError, StreamedAnswer};
 use crate::failure::{ProviderRef, UpdateError};
 
 /// The rule as it applies to one tenant at one provider.
@@ -116,36 +119,38 @@ pub fn uniform(provider: &Provider, error: UpdateError) -> UpdateError {
 pub async fn checked_answer(
     owner: Owner<'_>,
     provider: &Provider,
-    mut answer: reqwest::Response,
+    answer: StreamedAnswer,
     limit: usize,
     deadline: tokio::time::Instant,
-) -> Result<reqwest::Response, UpdateError> {
-    if answer.status() == reqwest::StatusCode::NOT_FOUND {
+) -> Result<http::Response<Full<Bytes>>, UpdateError> {
+    if answer.status() == http::StatusCode::NOT_FOUND {
         return Err(not_found(provider));
     }
+    let timeout = || UpdateError::ProviderTimeout { provider: ProviderRef::of(provider) };
     let unusable = |detail: String| UpdateError::ProviderUnparseable { provider: ProviderRef::of(provider), detail };
+    let (parts, mut answer_body) = answer.into_parts();
     let mut body = Vec::new();
     loop {
-        let chunk = tokio::time::timeout_at(deadline, answer.chunk())
-            .await
-            .map_err(|_| UpdateError::ProviderTimeout { provider: ProviderRef::of(provider) })?
-            .map_err(|e| unusable(format!("the provider's response could not be read: {e}")))?;
-        let Some(chunk) = chunk else { break };
+        let frame = tokio::time::timeout_at(deadline, answer_body.frame()).await.map_err(|_| timeout())?;
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(|error| match error {
+            AnswerBodyError::Late => timeout(),
+            AnswerBodyError::Failed(_) => unusable(format!("the provider's response could not be read: {error}")),
+        })?;
+        // Trailers carry no part of the answer's content.
+        let Ok(chunk) = frame.into_data() else { continue };
         if body.len() + chunk.len() > limit {
             return Err(unusable(format!("the provider's response exceeds {limit} bytes")));
         }
         body.extend_from_slice(&chunk);
     }
-    if answer.status().is_success() {
+    if parts.status.is_success() {
         let owned = serde_json::from_slice::<Value>(&body).is_ok_and(|json| owner.owns_answer(&json));
         if !owned {
             return Err(not_found(provider));
         }
     }
-    let mut whole = http::Response::new(body);
-    *whole.status_mut() = answer.status();
-    *whole.headers_mut() = std::mem::take(answer.headers_mut());
-    Ok(reqwest::Response::from(whole))
+    Ok(http::Response::from_parts(parts, Full::new(Bytes::from(body))))
 }
 
 #[cfg(test)]

@@ -16,6 +16,11 @@ use cpu_clock::ThreadCpu;
 use criterion::Criterion;
 use serde_json::{Map, Value, json};
 
+/// The gateway binary's allocator (`src/main.rs`): the translation costs measured here are the
+/// ones the binary pays.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The benchmarks' Criterion: timed by the thread's CPU clock ([`cpu_clock`]); short enough that
 /// `cargo bench` over every benchmark stays within a few minutes on 2 cores, long enough for
 /// stable medians of microsecond-scale work.

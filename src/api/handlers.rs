@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use checkout_provider_interface::capability::{Feature, features_used};
+use checkout_provider_interface::capability::features_in;
 use checkout_provider_interface::{ProviderResponse, UnifiedSession};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Value, json};
@@ -23,6 +23,7 @@ use crate::api::problem::ApiError;
 pub use crate::api::respond::PROVIDER_HEADER;
 use crate::api::respond::stored_response;
 use crate::config::{Provider, Tenant, routes};
+use crate::failure::UpdateError;
 use crate::idempotency::{self, StoredResponse};
 use crate::ownership;
 use crate::state::{AppState, Gateway};
@@ -41,15 +42,14 @@ pub async fn update_session(
     let AuthedTenant { tenant, request_id, state } = auth;
     let include_raw = include_provider_data(query.as_deref())?;
     let deadline = Instant::now() + state.config.server.deadline;
-    let UpdateRequest { provider, session_id, client_key, body, slot: _slot } =
-        read_update(&state, &tenant, path, &headers, body, Some(deadline)).await?;
+    let UpdateRequest { provider, session_id, client_key, body } =
+        read_update(&state, &tenant, path, &headers, body).await?;
     // Only keyed requests need the fingerprint (a hash of the canonical body).
     let fingerprint =
         client_key.as_ref().map(|_| idempotency::fingerprint("PATCH", &session_id, &provider.name, &body));
     let typed = update::validate(&state, &body)?;
     // Count what the tenant sends, whether or not this provider can take it (the switch report).
-    let features: Vec<Feature> = features_used(&typed).into_iter().map(|u| u.feature).collect();
-    state.usage.record(&tenant.name, &features).await;
+    state.usage.record(&tenant.name, &features_in(&typed)).await;
     let prepared = update::fit(&provider, body, typed, tenant.on_unsupported)?;
     let owner = ownership::owner(&provider, &tenant);
     if let Some(owner) = owner {
@@ -58,24 +58,22 @@ pub async fn update_session(
     let forwarded_key = forwarded_idempotency_key(&tenant, client_key.as_deref());
     let ctx = update::context(&session_id, &request_id, &forwarded_key);
     let work = || async {
+        // The request's place at the provider (`max_connections`), taken only now: a request
+        // refused by validation or answered from the idempotency store never waits for one.
+        let _slot = match state.dispatcher.request_slot(&provider, deadline).await {
+            Ok(slot) => slot,
+            Err(error) => return failed_outcome(update::dispatch_error(&state, &provider, error), &request_id),
+        };
         match update::execute(&state, &provider, owner, &prepared, &ctx, deadline).await {
             Ok((mut session, raw)) => {
                 session.warnings.splice(0..0, prepared.warnings.iter().cloned());
                 let response = session_stored(&state, &provider, session, &raw, include_raw);
                 Outcome { response, reached_provider: true, transient: false }
             }
-            Err(error) => {
-                let reached_provider = error.reached_provider();
-                let error = ApiError::from(error);
-                error.log();
-                // Rendered with the request id now: a replay shows the id of the request that
-                // produced the answer.
-                Outcome { response: error.to_stored(&request_id), reached_provider, transient: error.retryable() }
-            }
+            Err(error) => failed_outcome(error, &request_id),
         }
     };
-    // Boxed: the provider call's state is allocated when it starts, so a request still waiting
-    // for its place at the provider holds only this function's own small state.
+    // Boxed: the provider call's state is allocated when it starts.
     Ok(match client_key {
         Some(key) => {
             let fingerprint = fingerprint.unwrap_or_default();
@@ -91,8 +89,6 @@ struct UpdateRequest {
     session_id: String,
     client_key: Option<String>,
     body: Value,
-    /// The request's place at the provider (`max_connections`), when it will call it.
-    slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 async fn read_update(
@@ -101,24 +97,22 @@ async fn read_update(
     path: Result<Path<String>, PathRejection>,
     headers: &HeaderMap,
     body: Body,
-    calls_until: Option<Instant>,
 ) -> Result<UpdateRequest, ApiError> {
     let (provider, session_id) = provider_and_session(state, tenant, headers, path)?;
     let client_key = idempotency_key(headers)?;
     let bytes = read_body(headers, body, state.config.server.max_body_bytes).await?;
-    // Beyond the provider's bound, wait before the body is parsed and translated.
-    let slot = match calls_until {
-        Some(deadline) => Some(
-            state
-                .dispatcher
-                .request_slot(&provider, deadline)
-                .await
-                .map_err(|e| update::dispatch_error(state, &provider, e))?,
-        ),
-        None => None,
-    };
     let body = parse_object(&bytes)?;
-    Ok(UpdateRequest { provider, session_id, client_key, body, slot })
+    Ok(UpdateRequest { provider, session_id, client_key, body })
+}
+
+/// An update that failed, as the answer to store (or not) for its idempotency key.
+fn failed_outcome(error: UpdateError, request_id: &str) -> Outcome {
+    let reached_provider = error.reached_provider();
+    let error = ApiError::from(error);
+    error.log();
+    // Rendered with the request id now: a replay shows the id of the request that produced
+    // the answer.
+    Outcome { response: error.to_stored(request_id), reached_provider, transient: error.retryable() }
 }
 
 /// `GET /v1/checkout/sessions/{id}`.
@@ -154,7 +148,7 @@ pub async fn preview_update(
     let AuthedTenant { tenant, request_id, state } = auth;
     // A preview calls no provider: it takes no place there.
     let UpdateRequest { provider, session_id, client_key, body, .. } =
-        read_update(&state, &tenant, path, &headers, body, None).await?;
+        read_update(&state, &tenant, path, &headers, body).await?;
     let prepared = update::prepare(&state, &provider, body, tenant.on_unsupported)?;
     if let Some(owner) = ownership::owner(&provider, &tenant) {
         owner.check_update(prepared.update(), provider.kind)?;

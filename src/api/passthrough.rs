@@ -10,18 +10,21 @@
 //! Both bodies stream: the request body is counted against `server.max_body_bytes` on its way
 //! out, the response body against `server.max_response_bytes` on its way back (the stream is
 //! aborted when exceeded), so nothing is buffered beyond one chunk. The call goes through
-//! `Dispatcher::send_streamed`: the providers' breakers, attempt metrics and failure classes,
-//! with no retries (a streamed body cannot be replayed) and nothing the client's body did
-//! counted against the provider. The gateway's idempotency store is not used either; a client
+//! `Dispatcher::send_streamed`: the provider's own bounded client (its `max_connections` bound
+//! and call queue, shared with updates), breakers, attempt metrics and failure classes, with no
+//! retries (a streamed body cannot be replayed) and nothing the client's body did counted
+//! against the provider. The gateway's idempotency store is not used either; a client
 //! `Idempotency-Key` is forwarded as a key derived from (tenant, key), as in the unified API.
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::Response;
+use bytes::Bytes;
 use checkout_provider_interface::Access;
 use futures_util::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
+use http_body_util::BodyExt;
 use percent_encoding::percent_decode_str;
 use tokio::time::Instant;
 
@@ -117,7 +120,8 @@ pub async fn forward(
         path_and_query.push_str(query);
     }
     let progress = if has_body { BodyProgress::default() } else { BodyProgress::none() };
-    let body = has_body.then(|| reqwest::Body::wrap_stream(client_body(body, declared, limit, progress.clone())));
+    let body =
+        has_body.then(|| client_body(body, declared, limit, progress.clone()).map_err(Into::into).boxed_unsync());
     let request =
         StreamedRequest { method: method.clone(), path_and_query, headers: outgoing, body, progress: progress.clone() };
     let sent = state.dispatcher.send_streamed(&provider, request, deadline).await;
@@ -134,22 +138,25 @@ pub async fn forward(
     }
     let answer = match sent {
         Ok(answer) => answer,
-        // The provider waited for a body the client was still sending.
-        Err(DispatchError::Timeout) if !progress.is_complete() => return Err(ApiError::RequestTimeout),
+        // The provider waited for a body the client was still sending (a call that timed out in
+        // the provider's queue, its body not yet asked for, is the provider's timeout).
+        Err(DispatchError::Timeout) if progress.has_started() && !progress.is_complete() => {
+            return Err(ApiError::RequestTimeout);
+        }
         Err(error) => return Err(update::dispatch_error(&state, &provider, error).into()),
     };
     // The provider's answer, its head read and its body not yet: the one place to look at it
     // (status, headers, or the body buffered within `max_response_bytes`) before any of it
     // reaches the client.
-    let answer = match crate::ownership::owner(&provider, &tenant) {
+    match crate::ownership::owner(&provider, &tenant) {
         // Another tenant's session must look like no session (issue 13): read the body first.
         Some(owner) => {
             let limit = state.config.server.max_response_bytes;
-            crate::ownership::checked_answer(owner, &provider, answer, limit, deadline).await?
+            let whole = crate::ownership::checked_answer(owner, &provider, answer, limit, deadline).await?;
+            respond(&state, &provider, &method, whole, scrubber)
         }
-        None => answer,
-    };
-    respond(&state, &provider, &method, answer, scrubber)
+        None => respond(&state, &provider, &method, answer, scrubber),
+    }
 }
 
 /// The provider named in the path, if the tenant may use it (unknown names get the same 403,
@@ -200,13 +207,18 @@ fn client_body_error(failure: BodyFailure, limit: usize) -> ApiError {
 
 /// The provider's answer, streamed back with its status, its end-to-end headers (none holding
 /// a secret), `Checkout-Provider`, and a scrubbed body bounded by `server.max_response_bytes`.
-fn respond(
+/// The body is the provider's stream, or the one the ownership check read whole.
+fn respond<B>(
     state: &AppState,
     provider: &Provider,
     method: &Method,
-    answer: reqwest::Response,
+    answer: http::Response<B>,
     scrubber: Scrubber,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ApiError>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display + 'static,
+{
     let limit = state.config.server.max_response_bytes;
     let unusable = |detail: String| ApiError::ProviderUnparseable { provider: ProviderRef::of(provider), detail };
     let declared = declared_length(answer.headers());
@@ -229,7 +241,7 @@ fn respond(
     }
     let status = answer.status();
     let provider_name = provider.name.clone();
-    let body = scrubber.stream(Box::pin(answer.bytes_stream()), limit).inspect(move |item| {
+    let body = scrubber.stream(answer.into_body().into_data_stream(), limit).inspect(move |item| {
         if let Err(error) = item {
             tracing::warn!(provider = %provider_name, error = %error, "passthrough response aborted");
         }

@@ -22,14 +22,16 @@ use crate::token_source::{Token, TokenError, TokenSources};
 /// Header carrying the gateway's request id to the provider.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// The shared HTTP client (pooled keep-alive connections) and the per-provider breakers. Both
-/// outlive config reloads; only the response limit comes from the current config.
+/// The per-provider clients (bounded pools of keep-alive connections, see [`upstream`]), the
+/// per-provider breakers, and the shared reqwest client for token endpoints (which need not be
+/// on the provider's API host). All outlive config reloads; only the response limit comes from
+/// the current config.
 pub struct Dispatcher {
     client: reqwest::Client,
     pub breakers: Arc<breaker::Breakers>,
     /// Bearer tokens of providers whose adapter declares a token source (outlive reloads too).
     tokens: Arc<TokenSources>,
-    /// The update path's per-provider clients and their `max_connections` bounds.
+    /// Every provider call's client (updates and passthrough) and its `max_connections` bound.
     upstreams: Arc<upstream::Upstreams>,
     max_response_bytes: usize,
 }
@@ -80,7 +82,8 @@ impl Dispatcher {
         Ok(Self { client, breakers: Arc::default(), tokens: Arc::default(), upstreams, max_response_bytes })
     }
 
-    /// The shared client, for the streaming passthrough proxy (which sends on its own).
+    /// The shared reqwest client, for calls that are not the provider's API (token endpoints);
+    /// provider calls go through the bounded per-provider clients.
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }
@@ -278,17 +281,19 @@ fn outgoing(
     upstream: &upstream::Upstream,
     request: &ProviderRequest,
     request_id: &str,
-) -> Result<http::Request<http_body_util::Full<bytes::Bytes>>, http::Error> {
+) -> Result<http::Request<upstream::OutgoingBody>, http::Error> {
+    let body = http_body_util::Full::new(bytes::Bytes::from(request.body().clone()));
     let mut outgoing = http::Request::builder()
         .method(request.method().clone())
         .uri(upstream.uri(request.uri())?)
-        .body(http_body_util::Full::new(bytes::Bytes::from(request.body().clone())))?;
+        .body(http_body_util::Either::Left(body))?;
     *outgoing.headers_mut() = request.headers().clone();
     outgoing.headers_mut().append(REQUEST_ID_HEADER, http::HeaderValue::from_str(request_id)?);
     Ok(outgoing)
 }
 
-/// A failed call of a provider's client: unreachable when no connection could be made.
+/// A failed call of a provider's client (updates and passthrough): unreachable when no
+/// connection could be made.
 fn classify_upstream(error: &hyper_util::client::legacy::Error) -> DispatchError {
     if error.is_connect() {
         DispatchError::Unreachable { detail: source_chain(error) }
@@ -365,16 +370,6 @@ fn finish(outcome: Attempt) -> Result<ProviderResponse, DispatchError> {
     match outcome {
         Attempt::Answered(response) => Ok(response),
         Attempt::Failed(error) => Err(error),
-    }
-}
-
-fn classify(error: &reqwest::Error) -> DispatchError {
-    if error.is_timeout() {
-        DispatchError::Timeout
-    } else if error.is_connect() {
-        DispatchError::Unreachable { detail: source_chain(error) }
-    } else {
-        DispatchError::Transport { detail: source_chain(error) }
     }
 }
 

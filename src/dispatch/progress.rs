@@ -17,11 +17,13 @@ pub enum BodyFailure {
     Aborted,
 }
 
-const STREAMING: u8 = 0;
+/// Not asked for yet: the call is still queued for a connection, or never got one.
+const UNSENT: u8 = 0;
 const COMPLETE: u8 = 1;
 const TOO_LARGE: u8 = 2;
 const LATE: u8 = 3;
 const ABORTED: u8 = 4;
+const STREAMING: u8 = 5;
 
 /// Where a streamed request body stands, shared between the stream and the dispatcher. The
 /// first end reported (complete or failed) is final.
@@ -32,6 +34,12 @@ impl BodyProgress {
     /// For a request that sends no body: complete from the start.
     pub fn none() -> Self {
         Self(Arc::new(AtomicU8::new(COMPLETE)))
+    }
+
+    /// The HTTP client asked for the body's first part: the call is on a connection. A call
+    /// that times out before this waited in the provider's queue, which is not the client's doing.
+    pub fn start(&self) {
+        let _ = self.0.compare_exchange(UNSENT, STREAMING, Ordering::AcqRel, Ordering::Acquire);
     }
 
     /// The body ended and every byte was handed on.
@@ -49,7 +57,13 @@ impl BodyProgress {
 
     fn settle(&self, end: u8) {
         // Only the first end counts; a later one (none is expected) changes nothing.
-        let _ = self.0.compare_exchange(STREAMING, end, Ordering::AcqRel, Ordering::Acquire);
+        let open = |now: u8| matches!(now, UNSENT | STREAMING).then_some(end);
+        let _ = self.0.fetch_update(Ordering::AcqRel, Ordering::Acquire, open);
+    }
+
+    /// Whether sending the body began (a request without one counts as begun and complete).
+    pub fn has_started(&self) -> bool {
+        self.0.load(Ordering::Acquire) != UNSENT
     }
 
     pub fn is_complete(&self) -> bool {

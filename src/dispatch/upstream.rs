@@ -1,5 +1,8 @@
-//! The update path's connections to providers: one hyper client per provider, built when the
-//! provider is first called and kept across reloads while its base URL and bound stay the same.
+//! Every connection to a provider, for updates and reads ([`super::Dispatcher::send`]) and for
+//! the passthrough ([`super::Dispatcher::send_streamed`]) alike: one hyper client per provider,
+//! built when the provider is first called and kept across reloads while its base URL and bound
+//! stay the same. Its request body is either an update's whole body or a client's streamed one
+//! ([`OutgoingBody`]: an enum, so an update's body is not boxed).
 //!
 //! Two limits hold `max_connections` (the provider table's key). Calls take a slot of the
 //! provider's call queue before their attempt, waiting at most until their deadline (then the
@@ -20,7 +23,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Uri;
 use http::uri::{Authority, PathAndQuery, Scheme};
-use http_body_util::Full;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{Either, Full};
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -31,8 +35,12 @@ use tokio::time::Instant;
 
 use crate::config::Provider;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-pub type UpstreamClient = Client<HttpsConnector<BoundedConnector>, Full<Bytes>>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// A client's request body streaming through the passthrough (one box per passthrough call).
+pub type StreamedBody = UnsyncBoxBody<Bytes, BoxError>;
+/// What a provider is sent: an update's body, whole, or a passthrough client's, streamed.
+pub type OutgoingBody = Either<Full<Bytes>, StreamedBody>;
+pub type UpstreamClient = Client<HttpsConnector<BoundedConnector>, OutgoingBody>;
 
 /// Every provider's client, by provider name.
 pub struct Upstreams {
@@ -49,7 +57,7 @@ pub struct Upstream {
     /// The base URL's path without its trailing slash (often empty); adapter paths start with `/`.
     prefix: String,
     calls: Arc<Semaphore>,
-    /// Requests that call this provider, admitted before their body is read (see
+    /// Requests that call this provider, admitted just before their first call (see
     /// [`Upstream::admit_request`]).
     requests: Arc<Semaphore>,
     pub client: UpstreamClient,
@@ -61,7 +69,7 @@ pub struct Upstream {
 pub struct BadBaseUrl(&'static str);
 
 impl Upstreams {
-    /// TLS as the passthrough's client does it: rustls with the webpki roots.
+    /// TLS as the shared reqwest client (token endpoints) does it: rustls with the webpki roots.
     pub fn new() -> Result<Self, rustls::Error> {
         let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -128,16 +136,20 @@ impl Upstream {
 
     /// A place among the requests calling this provider at once, or `None` when none freed up
     /// before `deadline`. A request makes its calls one after another, so with one place each
-    /// no more than the bound of calls is ever attempted; and a request waiting here has not
-    /// read or translated its body yet, so a queue of them costs little more than their
-    /// connections.
+    /// no more than the bound of calls is ever attempted. Taken after the request was checked
+    /// and its idempotency key claimed, just before its first call: a request the gateway
+    /// answers itself (a refusal, a replay) never waits here.
     pub async fn admit_request(&self, deadline: Instant) -> Option<OwnedSemaphorePermit> {
         wait_for(&self.requests, deadline).await
     }
 
     /// The absolute URI for an adapter-built request (`path_and_query` relative to the base URL).
     pub fn uri(&self, request: &Uri) -> Result<Uri, http::Error> {
-        let path = request.path_and_query().map_or("/", PathAndQuery::as_str);
+        self.uri_for(request.path_and_query().map_or("/", PathAndQuery::as_str))
+    }
+
+    /// The absolute URI for `path` (starting with `/`, a query allowed) under the base URL.
+    pub fn uri_for(&self, path: &str) -> Result<Uri, http::Error> {
         let builder = Uri::builder().scheme(self.scheme.clone()).authority(self.authority.clone());
         if self.prefix.is_empty() {
             builder.path_and_query(path).build()

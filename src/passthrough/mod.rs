@@ -9,14 +9,18 @@ pub mod scrub;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use http_body::Frame;
+use http_body_util::StreamBody;
 
 use crate::dispatch::progress::{BodyFailure, BodyProgress};
 pub use rules::{AllowRule, ForwardPath, PathError, RuleError, forward_path};
 pub use scrub::{Scrubber, StreamError};
 
-/// The client's body as it streams to the provider, reporting to `progress` how it ended: whole,
-/// past `limit` bytes, past its read deadline, or cut off. The dispatcher uses that to tell the
-/// client's faults from the provider's; the handler to answer 413, 408 or 400.
+/// The client's body as it streams to the provider (a hyper body, for the provider's client),
+/// reporting to `progress` how it went: begun (the HTTP client asked for it, so the call has its
+/// connection), then whole, past `limit` bytes, past its read deadline, or cut off. The
+/// dispatcher uses that to tell the client's faults from the provider's; the handler to answer
+/// 413, 408 or 400.
 ///
 /// A body of `declared_length` is whole with its last byte: the HTTP client stops reading a
 /// body of known length once it has that many bytes, so the stream's end is never asked for.
@@ -25,14 +29,15 @@ pub fn client_body(
     declared_length: Option<u64>,
     limit: usize,
     progress: BodyProgress,
-) -> impl Stream<Item = Result<Bytes, RequestBodyError>> + Send + 'static {
+) -> StreamBody<impl Stream<Item = Result<Frame<Bytes>, RequestBodyError>> + Send + 'static> {
     let chunks = body.into_data_stream();
-    futures_util::stream::unfold(
+    let data = futures_util::stream::unfold(
         (chunks, progress, 0_usize, false),
         move |(mut chunks, progress, seen, ended)| async move {
             if ended {
                 return None;
             }
+            progress.start();
             match chunks.next().await {
                 None => {
                     progress.complete();
@@ -47,7 +52,7 @@ pub fn client_body(
                     if declared_length.is_some_and(|declared| seen as u64 >= declared) {
                         progress.complete();
                     }
-                    Some((Ok(chunk), (chunks, progress, seen, false)))
+                    Some((Ok(Frame::data(chunk)), (chunks, progress, seen, false)))
                 }
                 Some(Err(error)) => {
                     let late = crate::body_deadline::is_deadline(&error);
@@ -56,7 +61,8 @@ pub fn client_body(
                 }
             }
         },
-    )
+    );
+    StreamBody::new(data)
 }
 
 /// Why the request body stream stopped.

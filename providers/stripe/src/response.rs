@@ -261,28 +261,31 @@ pub fn line_items_cut_short(response: &ProviderResponse) -> bool {
         #[serde(default)]
         has_more: bool,
     }
-    // Not UTF-8 is not JSON: nothing to follow up.
-    let Ok(text) = std::str::from_utf8(response.body()) else { return false };
-    // Most answers say `has_more: false`: a text search settles those without parsing the whole
+    // Most answers say `has_more: false`: a byte search settles those without parsing the whole
     // answer a second time (80 KB for 100 expanded items), and only a possible `true` is parsed.
-    if !may_say_has_more(text) {
+    let body = response.body();
+    if !may_say_has_more(body) {
         return false;
     }
-    let probe: Option<Probe> = serde_json::from_str(text).ok();
+    let probe: Option<Probe> = serde_json::from_slice(body).ok();
     probe.and_then(|p| p.line_items).is_some_and(|list| list.has_more)
 }
 
-/// Whether the JSON `text` may hold a `has_more` member that is `true`: a `"has_more"` followed by
+/// Whether the JSON `body` may hold a `has_more` member that is `true`: a `"has_more"` followed by
 /// `:` and `true` (JSON whitespace allowed between), or a `\u` escape anywhere, which could spell
 /// the key another way. `false` is certain; `true` only means "parse to know".
-fn may_say_has_more(text: &str) -> bool {
-    if text.contains("\\u") {
+fn may_say_has_more(body: &[u8]) -> bool {
+    if memchr::memmem::find(body, b"\\u").is_some() {
         return true;
     }
-    let whitespace = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
-    text.match_indices("\"has_more\"").any(|(at, key)| {
-        let after_key = text[at + key.len()..].trim_start_matches(whitespace);
-        after_key.strip_prefix(':').is_some_and(|value| value.trim_start_matches(whitespace).starts_with("true"))
+    let after_whitespace = |bytes: &[u8]| -> usize {
+        bytes.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')).unwrap_or(bytes.len())
+    };
+    const KEY: &[u8] = b"\"has_more\"";
+    memchr::memmem::find_iter(body, KEY).any(|at| {
+        let rest = &body[at + KEY.len()..];
+        let rest = &rest[after_whitespace(rest)..];
+        rest.strip_prefix(b":").is_some_and(|value| value[after_whitespace(value)..].starts_with(b"true"))
     })
 }
 
@@ -512,9 +515,9 @@ mod tests {
         for (body, expected) in cases {
             assert_eq!(cut_short(body), expected, "{body}");
         }
-        // The text search never says no where the parse would say yes.
+        // The byte search never says no where the parse would say yes.
         for (body, expected) in cases {
-            assert!(may_say_has_more(body) || !expected, "{body}");
+            assert!(may_say_has_more(body.as_bytes()) || !expected, "{body}");
         }
     }
 
