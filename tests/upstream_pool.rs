@@ -97,11 +97,16 @@ async fn concurrent_updates(gateway: &TestGateway, count: usize) -> Vec<reqwest:
                 .expect("update")
         }));
     }
-    let mut responses = Vec::new();
+    joined(calls).await
+}
+
+/// Every spawned call's outcome, in the order they were spawned.
+async fn joined<T>(calls: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut outcomes = Vec::with_capacity(calls.len());
     for call in calls {
-        responses.push(call.await.expect("join"));
+        outcomes.push(call.await.expect("join"));
     }
-    responses
+    outcomes
 }
 
 #[tokio::test]
@@ -169,11 +174,7 @@ async fn concurrent_passthrough_reads(gateway: &Arc<TestGateway>, count: usize) 
             tokio::spawn(async move { passthrough_read(&gateway, &format!("cs_pass_{i}")).await })
         })
         .collect();
-    let mut answers = Vec::new();
-    for call in calls {
-        answers.push(call.await.expect("join"));
-    }
-    answers
+    joined(calls).await
 }
 
 #[tokio::test]
