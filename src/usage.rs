@@ -46,11 +46,7 @@ impl UsageTracker {
         match self {
             Self::Memory(counts) => {
                 let mut counts = counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                // The tenant's name is copied only the first time it is counted.
-                if !counts.contains_key(tenant) {
-                    counts.insert(tenant.to_owned(), BTreeMap::new());
-                }
-                let Some(tenant_counts) = counts.get_mut(tenant) else { return };
+                let tenant_counts = counts.entry(tenant.to_owned()).or_default();
                 for feature in distinct {
                     *tenant_counts.entry(feature).or_default() += 1;
                 }

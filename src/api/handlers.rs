@@ -73,7 +73,7 @@ pub async fn update_session(
             Err(error) => failed_outcome(error, &request_id),
         }
     };
-    // Boxed: the provider call's state is allocated when it starts.
+    // Boxed: the provider call's future is large; the handler's own stays small.
     Ok(match client_key {
         Some(key) => {
             let fingerprint = fingerprint.unwrap_or_default();
